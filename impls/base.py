@@ -1,0 +1,217 @@
+"""The model contract every backend shares: parameters, input checks and the training loop.
+
+A backend subclass supplies only what differs between frameworks: how arrays go in and out
+(`_asarray`, `_numpy`), the forward pass and cost, and how the gradient is obtained.
+"""
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
+DTYPES = ("float64", "float32")
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+GRAD_NAMES = tuple("d" + k for k in PARAM_NAMES)
+CACHE_NAMES = ("Z1", "A1", "Z2", "A2")
+INTERMEDIATE_NAMES = ("dZ2", "dA1", "dZ1")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The cost became NaN or infinite during training."""
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns.
+
+    Attributes:
+        params: the trained parameters, NumPy arrays `W1, b1, W2, b2`.
+        costs: `(iteration, cost)` pairs, the cost of the parameters before update `iteration`.
+        final_cost: the cost of the returned parameters.
+    """
+
+    params: dict
+    costs: list
+    final_cost: float
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _count(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
+    """Random weights and zero biases, as the course initialises them.
+
+    Uses NumPy's legacy generator in the course's order (W1, then W2), so `seed=2`
+    reproduces the course notebook's `initialize_parameters` exactly.
+
+    Args:
+        n_x, n_h, n_y: sizes of the input, hidden and output layers.
+        seed: seed of the generator.
+        scale: weights are standard Gaussian times `scale`; 0 gives the all-zero
+            initialisation the lecture warns about.
+        dtype: "float64" or "float32".
+
+    Returns:
+        dict of NumPy arrays W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1).
+    """
+    n_x, n_h, n_y = (_count(n, name, 1) for n, name in ((n_x, "n_x"), (n_h, "n_h"), (n_y, "n_y")))
+    check_choice(dtype, "dtype", DTYPES)
+    if not isinstance(scale, numbers.Real) or not math.isfinite(scale) or scale < 0:
+        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    rng = np.random.RandomState(seed)
+    W1 = rng.randn(n_h, n_x) * scale
+    W2 = rng.randn(n_y, n_h) * scale
+    params = {"W1": W1, "b1": np.zeros((n_h, 1)), "W2": W2, "b2": np.zeros((n_y, 1))}
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def as_matrix(a, name, dtype, layout):
+    """`a` as a finite 2-D array of `dtype`, or a ValueError that says what is wrong."""
+    try:
+        arr = np.asarray(a, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be an array of numbers ({e})") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D {layout}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values (in {dtype})")
+    return arr
+
+
+def check_data(X, Y, dtype):
+    """X (n_x, m) and Y (n_y, m) with 0/1 labels, as `dtype` arrays."""
+    X = as_matrix(X, "X", dtype, "(n_x, m): examples are columns")
+    if X.shape[1] == 0:
+        raise ValueError("X has no examples (m = 0)")
+    if Y is None:
+        return X, None
+    Y = as_matrix(Y, "Y", dtype, "(n_y, m): use Y.reshape(1, -1) for one label per example")
+    if Y.shape[1] != X.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[1]}; "
+                         "examples are columns: X is (n_x, m), Y is (n_y, m)")
+    if not np.all((Y == 0) | (Y == 1)):
+        raise ValueError(f"Y must hold 0/1 labels, found {np.unique(Y)[:5].tolist()}")
+    return X, Y
+
+
+def check_params(params, n_x, n_y, dtype):
+    """The parameter dict as `dtype` arrays with shapes that fit X (n_x, m) and Y (n_y, m)."""
+    if not hasattr(params, "keys") or set(params.keys()) != set(PARAM_NAMES):
+        got = sorted(params.keys()) if hasattr(params, "keys") else type(params).__name__
+        raise ValueError(f"params must be a dict with keys W1, b1, W2, b2, got {got}")
+    p = {k: as_matrix(params[k], k, dtype, "") for k in PARAM_NAMES}
+    n_h = p["W1"].shape[0]
+    if n_y is None:
+        n_y = p["W2"].shape[0]
+    expected = {"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}
+    for k in PARAM_NAMES:
+        if p[k].shape != expected[k]:
+            raise ValueError(f"{k} has shape {p[k].shape}, expected {expected[k]} "
+                             f"for n_x={n_x}, n_h={n_h}, n_y={n_y}")
+    return p
+
+
+class Backend:
+    """One hidden layer network trained by gradient descent; subclasses say how, per framework.
+
+    Every public method takes and returns NumPy arrays in course orientation
+    (X is (n_x, m), Y is (n_y, m)) and never modifies its inputs.
+    """
+
+    name = None
+
+    def __init__(self, *, activation="tanh", dtype="float64", device=None):
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.dtype = check_choice(dtype, "dtype", DTYPES)
+        self.device = device
+
+    def __repr__(self):
+        device = "" if self.device is None else f", device={self.device!r}"
+        return f"{type(self).__name__}(activation={self.activation!r}, dtype={self.dtype!r}{device})"
+
+    def _inputs(self, params, X, Y=None):
+        X, Y = check_data(X, Y, self.dtype)
+        p = check_params(params, X.shape[0], None if Y is None else Y.shape[0], self.dtype)
+        arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
+        return arrays if Y is None else arrays + [self._asarray(Y)]
+
+    def _out(self, arrays, names):
+        return {k: self._numpy(arrays[k]) for k in names}
+
+    def forward(self, params, X):
+        """F1-F4. Returns dict Z1, A1, Z2, A2."""
+        return self._out(self._forward(*self._inputs(params, X)), CACHE_NAMES)
+
+    def cost(self, params, X, Y):
+        """Cross-entropy cost J, computed stably from Z2. Returns a float."""
+        return float(self._cost(*self._inputs(params, X, Y)))
+
+    def gradients(self, params, X, Y):
+        """dJ/dθ for every parameter. Returns dict dW1, db1, dW2, db2 (shapes of the params)."""
+        return self._out(self._gradients(*self._inputs(params, X, Y)), GRAD_NAMES)
+
+    def intermediates(self, params, X, Y):
+        """The intermediates of backprop in course scaling: dZ2, dA1 = W2ᵀdZ2 and dZ1, each m·∂J/∂(·)."""
+        return self._out(self._intermediates(*self._inputs(params, X, Y)), INTERMEDIATE_NAMES)
+
+    def predict_proba(self, params, X):
+        """A2, the probability of label 1, shape (n_y, m)."""
+        return self.forward(params, X)["A2"]
+
+    def predict(self, params, X):
+        """0/1 predictions (A2 > 0.5), shape (n_y, m)."""
+        return (self.predict_proba(params, X) > 0.5).astype(np.int64)
+
+    def train(self, params, X, Y, *, learning_rate, iterations, record_every=1000, callback=None):
+        """Batch gradient descent, θ := θ − α·dθ for every parameter.
+
+        Args:
+            params: starting parameters (not modified).
+            X, Y: data, (n_x, m) and (n_y, m).
+            learning_rate: α > 0.
+            iterations: number of updates, >= 0.
+            record_every: the cost is recorded before updates 0, record_every, 2·record_every, …
+                and checked there: a NaN or infinite cost stops training.
+            callback: called as callback(iteration, cost) at each record, for progress.
+
+        Returns:
+            TrainResult with .params, .costs and .final_cost.
+
+        Raises:
+            TrainingDiverged: the cost became NaN or infinite.
+        """
+        if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
+                or not math.isfinite(learning_rate) or learning_rate <= 0):
+            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+        iterations = _count(iterations, "iterations", 0)
+        record_every = _count(record_every, "record_every", 1)
+        p, X, Y = self._inputs(params, X, Y)
+        learning_rate = float(learning_rate)
+        costs, done = [], 0
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as a non-finite cost, checked here
+            while done < iterations:
+                costs.append((done, self._checked_cost(p, X, Y, done, learning_rate)))
+                if callback is not None:
+                    callback(*costs[-1])
+                n = min(record_every, iterations - done)
+                p = self._train(p, X, Y, learning_rate, n)
+                done += n
+            final_cost = self._checked_cost(p, X, Y, done, learning_rate)
+        return TrainResult(params=self._out(p, PARAM_NAMES), costs=costs, final_cost=final_cost)
+
+    def _checked_cost(self, p, X, Y, iteration, learning_rate):
+        cost = float(self._cost(p, X, Y))
+        if not math.isfinite(cost):
+            raise TrainingDiverged(f"training diverged: the cost is {cost} at iteration {iteration} "
+                                   f"with learning rate {learning_rate:g}; try a smaller learning rate")
+        return cost

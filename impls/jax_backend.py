@@ -1,0 +1,95 @@
+"""JAX: the same forward pass; gradients from jax.grad, the training loop compiled into one lax loop."""
+from functools import partial
+
+import jax
+import numpy as np
+
+# Without x64, JAX silently computes float64 arrays in float32. Every array here is cast to the
+# dtype asked for, so float32 runs stay float32 with x64 on.
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+
+from impls.base import Backend  # noqa: E402
+
+
+def cross_entropy(Z2, Y):
+    # -[Y log σ(Z2) + (1-Y) log(1-σ(Z2))] = log(1 + e^Z2) - Y·Z2: finite even where σ(Z2) rounds to 0 or 1.
+    return jnp.sum(jnp.logaddexp(0.0, Z2) - Y * Z2) / Z2.shape[1]
+
+
+ACTIVATIONS = {
+    "tanh": jnp.tanh,
+    "relu": jax.nn.relu,
+    "sigmoid": jax.nn.sigmoid,
+    "leaky_relu": lambda Z: jax.nn.leaky_relu(Z, 0.01),
+}
+
+
+def resolve_device(device):
+    if device is None:
+        return jax.devices()[0]
+    platform, _, index = str(device).partition(":")
+    platform = {"cuda": "gpu"}.get(platform, platform)
+    if platform not in ("cpu", "gpu") or (index and not index.isdigit()):
+        raise ValueError(f"unknown JAX device {device!r}; use 'cpu', 'gpu', 'cuda' or 'cuda:N'")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} asked for, but JAX finds no {platform.upper()} "
+                         "(a CPU-only jaxlib is installed, or no GPU is present)") from None
+    if int(index or 0) >= len(devices):
+        raise ValueError(f"device {device!r} asked for, but JAX finds {len(devices)} {platform.upper()}(s)")
+    return devices[int(index or 0)]
+
+
+class JaxBackend(Backend):
+    name = "jax"
+
+    def __init__(self, *, activation="tanh", dtype="float64", device=None):
+        super().__init__(activation=activation, dtype=dtype, device=device)
+        self.g1 = ACTIVATIONS[activation]
+        self._device = resolve_device(device)
+
+    def _asarray(self, a):
+        return jax.device_put(np.asarray(a, dtype=self.dtype), self._device)
+
+    def _numpy(self, a):
+        return np.asarray(a)
+
+    @partial(jax.jit, static_argnums=0)
+    def _forward(self, p, X):
+        Z1 = p["W1"] @ X + p["b1"]                                  # F1
+        A1 = self.g1(Z1)                                            # F2
+        Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
+        A2 = jax.nn.sigmoid(Z2)                                     # F4
+        return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+    @partial(jax.jit, static_argnums=0)
+    def _cost(self, p, X, Y):
+        return cross_entropy(self._forward(p, X)["Z2"], Y)
+
+    @partial(jax.jit, static_argnums=0)
+    def _gradients(self, p, X, Y):
+        grads = jax.grad(self._cost)(p, X, Y)
+        return {"d" + k: dw for k, dw in grads.items()}
+
+    @partial(jax.jit, static_argnums=0)
+    def _intermediates(self, p, X, Y):
+        # Reverse mode stage by stage: jax.vjp gives each stage's pullback, and pulling ∂J/∂J = 1
+        # back through them yields autograd's own ∂J/∂Z2, ∂J/∂A1, ∂J/∂Z1 (times m: the course's dZ).
+        Z1 = p["W1"] @ X + p["b1"]
+        A1, g1_pullback = jax.vjp(self.g1, Z1)
+        Z2, F3_pullback = jax.vjp(lambda A1: p["W2"] @ A1 + p["b2"], A1)
+        J, J_pullback = jax.vjp(lambda Z2: cross_entropy(Z2, Y), Z2)
+        (dZ2,) = J_pullback(jnp.ones_like(J))
+        (dA1,) = F3_pullback(dZ2)
+        (dZ1,) = g1_pullback(dA1)
+        m = X.shape[1]
+        return {"dZ2": m * dZ2, "dA1": m * dA1, "dZ1": m * dZ1}
+
+    @partial(jax.jit, static_argnums=0)
+    def _train(self, p, X, Y, learning_rate, n):
+        def step(_, p):
+            grads = self._gradients(p, X, Y)
+            return {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
+        return jax.lax.fori_loop(0, n, step, p)

@@ -1,0 +1,81 @@
+"""PyTorch: the same forward pass; every gradient comes from torch.autograd, none is written by hand."""
+import torch
+
+from impls.base import Backend
+
+
+def cross_entropy(Z2, Y):
+    # -[Y log σ(Z2) + (1-Y) log(1-σ(Z2))] = log(1 + e^Z2) - Y·Z2: finite even where σ(Z2) rounds to 0 or 1.
+    return torch.sum(torch.logaddexp(Z2.new_zeros(()), Z2) - Y * Z2) / Z2.shape[1]
+
+
+ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "leaky_relu": lambda Z: torch.nn.functional.leaky_relu(Z, 0.01),
+}
+
+
+def resolve_device(device):
+    name = "cuda" if device == "gpu" else (device or "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown torch device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch finds no CUDA GPU on this machine")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} asked for, but torch finds {torch.cuda.device_count()} GPU(s)")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported torch device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+    return dev
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def __init__(self, *, activation="tanh", dtype="float64", device=None):
+        super().__init__(activation=activation, dtype=dtype, device=device)
+        self.g1 = ACTIVATIONS[activation]
+        self._device = resolve_device(device)
+        self._dtype = getattr(torch, dtype)
+
+    def _asarray(self, a):
+        return torch.as_tensor(a, dtype=self._dtype, device=self._device)
+
+    def _numpy(self, a):
+        return a.detach().cpu().numpy()
+
+    def _forward(self, p, X):
+        Z1 = p["W1"] @ X + p["b1"]                                  # F1
+        A1 = self.g1(Z1)                                            # F2
+        Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
+        A2 = torch.sigmoid(Z2)                                      # F4
+        return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+    def _cost(self, p, X, Y):
+        return cross_entropy(self._forward(p, X)["Z2"], Y)
+
+    def _gradients(self, p, X, Y):
+        p = {k: w.detach().requires_grad_() for k, w in p.items()}
+        grads = torch.autograd.grad(self._cost(p, X, Y), list(p.values()))
+        return {"d" + k: dw for k, dw in zip(p, grads)}
+
+    def _intermediates(self, p, X, Y):
+        # Autograd's own gradients at the graph's inner nodes, scaled by m to the course's dZ = m·∂J/∂Z.
+        p = {k: w.detach().requires_grad_() for k, w in p.items()}
+        cache = self._forward(p, X)
+        inner = (cache["Z2"], cache["A1"], cache["Z1"])
+        dZ2, dA1, dZ1 = torch.autograd.grad(cross_entropy(cache["Z2"], Y), inner)
+        m = X.shape[1]
+        return {"dZ2": m * dZ2, "dA1": m * dA1, "dZ1": m * dZ1}
+
+    def _train(self, p, X, Y, learning_rate, n):
+        p = {k: w.detach().clone().requires_grad_() for k, w in p.items()}  # clone: never update the caller's arrays
+        for _ in range(n):
+            grads = torch.autograd.grad(self._cost(p, X, Y), list(p.values()))
+            with torch.no_grad():
+                for w, dw in zip(p.values(), grads):
+                    w -= learning_rate * dw
+        return {k: w.detach() for k, w in p.items()}
