@@ -1,0 +1,1 @@
+"""Compare the backends: the command line (`python -m compare`)."""
