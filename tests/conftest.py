@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+import impls
+
+
+def make_backend(name, **kwargs):
+    """The backend, or a clean skip when its framework is not installed."""
+    if name != "numpy":
+        pytest.importorskip(name)
+    return impls.get_backend(name, **kwargs)
+
+
+def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
+    """Random data and parameters away from the degenerate start (non-zero biases, O(1) weights)."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_x, m)
+    Y = (rng.rand(n_y, m) > 0.5).astype(float)
+    params = impls.init_params(n_x, n_h, n_y, seed=seed, scale=0.5)
+    params["b1"] = rng.randn(n_h, 1) * 0.5
+    params["b2"] = rng.randn(n_y, 1) * 0.5
+    return X.astype(dtype), Y.astype(dtype), {k: v.astype(dtype) for k, v in params.items()}
+
+
+@pytest.fixture(params=impls.BACKENDS)
+def backend_name(request):
+    if request.param != "numpy":
+        pytest.importorskip(request.param)
+    return request.param

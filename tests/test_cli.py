@@ -1,0 +1,80 @@
+"""The command line as a user runs it: output, exit codes, one clear line for every mistake."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import impls
+from compare.cli import main
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_train_prints_the_course_output(backend_name):
+    out = run("train", "--backend", backend_name, "--iterations", "2500", "--print-every", "500")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [l.split(":")[0] for l in lines if l.startswith("Cost after")] == [
+        f"Cost after iteration {i}" for i in range(0, 2500, 500)]
+    assert lines[-2].startswith("Training accuracy: ") and lines[-2].endswith("%")
+    assert lines[-1].startswith("Wall time: ")
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--backend", "tensorflow"], "argument --backend: invalid choice: 'tensorflow'"),
+    (["train", "--hidden", "0"], "argument --hidden: '0' must be >= 1"),
+    (["train", "--lr", "-1"], "argument --lr: '-1' must be > 0"),
+    (["train", "--lr", "nan"], "argument --lr: 'nan' must be > 0"),
+    (["train", "--iterations", "ten"], "argument --iterations: 'ten' is not a int"),
+    (["train", "--activation", "swish"], "argument --activation: invalid choice: 'swish'"),
+    (["train", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
+    (["train", "--dataset", "iris"], "unknown dataset 'iris'"),
+    (["train", "--dataset", "no/such/file.csv"], "no/such/file.csv: no such file"),
+    (["train", "--device", "cuda"], "runs on the CPU only"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_usage_errors_exit_2_with_one_line(args, message):
+    out = run(*args)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_csv_names_line_and_column(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,y\n1,2,0\n3,x,1\n")
+    out = run("train", "--dataset", str(path))
+    assert out.returncode == 2 and "line 3, column 2 ('b'): 'x' is not a finite number" in out.stderr
+
+
+def test_csv_dataset_trains(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40)))
+    out = run("train", "--dataset", str(path), "--iterations", "100", "--hidden", "2")
+    assert out.returncode == 0 and "X (2, 40)" in out.stdout
+
+
+def test_divergence_exits_1_with_the_advice(capsys):
+    code = main(["train", "--activation", "leaky_relu", "--lr", "10", "--iterations", "2000"])
+    assert code == 1
+    assert "try a smaller learning rate" in capsys.readouterr().err
+
+
+def test_missing_framework_is_a_usage_error_naming_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.delitem(sys.modules, "impls.torch_backend", raising=False)
+    assert main(["train", "--backend", "torch", "--iterations", "1"]) == 2
+    assert "pip install 'backprop-compare[torch]'" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    script = shutil.which("backprop-compare")
+    if script is None:
+        pytest.skip("package not installed (pip install -e .)")
+    out = subprocess.run([script, "train", "--iterations", "10"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Training accuracy" in out.stdout
