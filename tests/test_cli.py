@@ -1,7 +1,10 @@
 """The command line as a user runs it: output, exit codes, one clear line for every mistake."""
+import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +81,45 @@ def test_console_script_is_installed():
         pytest.skip("package not installed (pip install -e .)")
     out = subprocess.run([script, "train", "--iterations", "10"], capture_output=True, text=True)
     assert out.returncode == 0 and "Training accuracy" in out.stdout
+
+
+def test_run_is_the_default_command_and_writes_json_and_plots(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "compare", "--iterations", "300", "--json", str(tmp_path / "r.json"),
+                          "--plots", str(tmp_path / "plots")], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "checks pass: the backends compute the same map" in out.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["ok"] is True and report["settings"]["backends"] == impls.available_backends()
+    for name in ("decision_boundaries.png", "cost_curves.png", "trajectory_distance.png"):
+        assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert name in out.stdout
+
+
+def test_run_exits_1_when_a_check_fails(monkeypatch, capsys, tmp_path):
+    from test_compare import SignError
+    real = impls.get_backend
+    monkeypatch.setattr(impls, "get_backend", lambda name, **kw: SignError(**kw) if name == "torch"
+                        else real(name, **kw))
+    code = main(["--backends", "numpy,torch", "--iterations", "200", "--no-plots"])
+    assert code == 1 and "FAILED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backends", "numpy,tensorflow"], "unknown backend 'tensorflow'; choose from numpy, torch, jax"),
+    (["--backends", "numpy,numpy"], "a backend is named twice"),
+    (["--json", "no/such/dir/r.json", "--iterations", "1"], "folder no/such/dir does not exist"),
+    (["--steps", "0"], "argument --steps: '0' must be >= 1"),
+])
+def test_run_usage_errors_exit_2_with_one_line(args, message):
+    out = run(*args)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
+
+
+def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "jax", None)
+    monkeypatch.delitem(sys.modules, "impls.jax_backend", raising=False)
+    assert main(["--backends", "numpy,jax", "--iterations", "1", "--no-plots"]) == 2
+    assert "pip install 'backprop-compare[jax]'" in capsys.readouterr().err
+    assert main(["--iterations", "50", "--no-plots"]) == 0
+    assert "skipped jax: not installed (pip install 'backprop-compare[jax]')" in capsys.readouterr().out

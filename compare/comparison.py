@@ -1,0 +1,232 @@
+"""compare_backends: do the backends compute the same map? Cost, gradients, intermediates, finite
+differences and training, each measured against a threshold from compare.tolerances."""
+import math
+
+import numpy as np
+
+from compare.numerics import max_abs_diff, numerical_gradients, rel_error
+from compare.report import Check, Report, Trajectory
+from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, STEP_RTOL, TRAJECTORY_RTOL
+from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, check_data, check_params
+
+
+def _attempt(fn, *args, **kwargs):
+    """(result, None), or (None, what went wrong): one backend's failure is a failed check, not a crash."""
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as e:  # noqa: BLE001 - a user's own backend may raise anything
+        return None, f"raised {type(e).__name__}: {e}"
+
+
+def _flat(arrays, names):
+    return np.concatenate([np.asarray(arrays[k], dtype=np.float64).ravel() for k in names])
+
+
+def _shape_problem(got, expected, names):
+    """None if `got` has every array of `expected` with its shape, else what differs."""
+    if got is None or not all(k in got for k in names):
+        return f"missing {[k for k in names if got is None or k not in got]}"
+    for k in names:
+        if np.shape(got[k]) != np.shape(expected[k]):
+            return f"{k} shape {np.shape(got[k])} ≠ {np.shape(expected[k])}"
+    return None
+
+
+def _array_checks(section, backend, got, error, reference, names, tol, whole=False):
+    """One check per array: ‖Δ‖/(‖a‖ + ‖b‖), with the norms of that array or, if `whole`, of all of them."""
+    checks = []
+    scale = None
+    if whole and not error and not _shape_problem(got, reference, names):
+        scale = np.linalg.norm(_flat(reference, names)) + np.linalg.norm(_flat(got, names))
+    for k in names:
+        note = error or _shape_problem(got, reference, [k])
+        if note:
+            checks.append(Check(section, backend, k, None, tol, note=note))
+            continue
+        own = rel_error(reference[k], got[k])
+        diff = np.linalg.norm(np.asarray(got[k], dtype=np.float64) - reference[k])
+        value = own if scale is None else (0.0 if scale == 0 else float(diff / scale))
+        checks.append(Check(section, backend, k, value, tol, max_abs=max_abs_diff(reference[k], got[k]),
+                            own_relative=own))
+    return checks
+
+
+def _float64_cost(backend):
+    """The backend's cost function evaluated in float64: a float64 twin of a float32 backend."""
+    if getattr(backend, "dtype", "float64") == "float64":
+        return backend.cost
+    if isinstance(backend, Backend):
+        return type(backend)(activation=backend.activation, dtype="float64", device=backend.device).cost
+    return None
+
+
+def _checkpoints(iterations, every):
+    return list(range(0, iterations, every)) + [iterations]
+
+
+def _trajectory(backend, params, X, Y, learning_rate, marks, on_chunk):
+    """The backend's parameters and cost at every checkpoint of one run, or the failure."""
+    states, costs = [params], []
+    for a, b in zip(marks, marks[1:]):
+        result, error = _attempt(backend.train, states[-1], X, Y, learning_rate=learning_rate,
+                                 iterations=b - a, record_every=b - a)
+        if error:
+            return states, costs, error
+        costs.append(result.costs[0][1])
+        states.append(result.params)
+        on_chunk(b - a)
+    last, error = _attempt(backend.cost, states[-1], X, Y)
+    return states, costs + ([] if error else [last]), error
+
+
+def compare_backends(backends, params, X, Y, *, learning_rate, iterations, checkpoint_every=None,
+                     steps=10, dataset="custom", progress=None):
+    """Check that every backend computes what the first one (the reference) computes.
+
+    Args:
+        backends: objects with the backend contract (name, cost, gradients, intermediates, train,
+            predict); the first is the reference, normally the hand-written numpy backend.
+        params, X, Y: the starting parameters and the data, course orientation.
+        learning_rate, iterations: the training run every backend makes.
+        checkpoint_every: spacing of the checkpoints on each trajectory (default iterations/100).
+        steps: how many steps each backend takes from each checkpoint of the reference's trajectory.
+        dataset: a name for the report.
+        progress: called as progress(done, total) as the training work advances.
+
+    Returns:
+        Report with .ok, str(report) and .to_dict().
+    """
+    if not backends:
+        raise ValueError("compare_backends needs at least one backend")
+    names = [getattr(b, "name", type(b).__name__) for b in backends]
+    if len(set(names)) != len(names):
+        raise ValueError(f"backend names must differ, got {names}")
+    dtype = getattr(backends[0], "dtype", "float64")
+    for attr in ("dtype", "activation"):
+        values = {getattr(b, attr) for b in backends if hasattr(b, attr)}
+        if len(values) > 1:
+            raise ValueError(f"all backends must share one {attr}, got {sorted(values)}")
+    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+            or not math.isfinite(learning_rate) or learning_rate <= 0):
+        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
+    checkpoint_every = checkpoint_every or max(1, iterations // 100)
+    for value, what in ((iterations, "iterations"), (checkpoint_every, "checkpoint_every"), (steps, "steps")):
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if what == "iterations" else 1):
+            raise ValueError(f"{what} must be a whole number >= {0 if what == 'iterations' else 1}, got {value!r}")
+    X, Y = check_data(X, Y, dtype)
+    params = check_params(params, X.shape[0], Y.shape[0], dtype)
+    ref, others = backends[0], backends[1:]
+    tol = BACKEND_RTOL[dtype]
+    checks, notes = [], []
+
+    # Cost, gradients and intermediates at the starting parameters, against the reference.
+    values = {}
+    for b, name in zip(backends, names):
+        values[name] = {method: _attempt(getattr(b, method), params, X, Y)
+                        for method in ("cost", "gradients", "intermediates")}
+    (ref_cost, ref_cost_err), (ref_grads, ref_grads_err), (ref_inner, ref_inner_err) = values[names[0]].values()
+    for b, name in zip(others, names[1:]):
+        (cost, err), (grads, grads_err), (inner, inner_err) = values[name].values()
+        err = err or ref_cost_err
+        checks.append(Check("cost", name, "J", None if err else rel_error(ref_cost, cost), tol,
+                            max_abs=None if err else abs(ref_cost - cost), note=err or ""))
+        checks += _array_checks("gradient", name, grads, grads_err or ref_grads_err, ref_grads, GRAD_NAMES, tol,
+                                whole=True)
+        checks += _array_checks("intermediate", name, inner, inner_err or ref_inner_err, ref_inner,
+                                INTERMEDIATE_NAMES, tol)
+
+    # Finite differences: an oracle that trusts no backend's gradient, only its cost, taken in float64.
+    X64, params64 = X.astype(np.float64), {k: v.astype(np.float64) for k, v in params.items()}
+    for b, name in zip(backends, names):
+        grads, err = values[name]["gradients"]
+        cost64 = _float64_cost(b)
+        if cost64 is None:
+            notes.append(f"{name}: no finite-difference check, its cost cannot be evaluated in float64")
+            continue
+        fd, fd_err = _attempt(numerical_gradients, lambda p: cost64(p, X64, Y), params64, FD_STEP)
+        note = err or fd_err or _shape_problem(grads, fd, GRAD_NAMES)
+        value = None if note else rel_error(_flat(fd, GRAD_NAMES), _flat(grads, GRAD_NAMES))
+        checks.append(Check("finite differences", name, f"all θ, h={FD_STEP:g}", value, FD_RTOL[dtype],
+                            note=note or ""))
+
+    # Training: full trajectories, then `steps` steps of every backend from each reference checkpoint.
+    marks = _checkpoints(iterations, checkpoint_every)
+    total = len(backends) * (iterations + steps * (len(marks) - 1))
+    done = [0]
+
+    def advance(n):
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
+    runs = {name: _trajectory(b, params, X, Y, learning_rate, marks, advance) for b, name in zip(backends, names)}
+    ref_states, _, ref_err = runs[names[0]]
+    step_errors = {name: [] for name in names[1:]}
+    step_notes = {name: ref_err and f"reference {ref_err}" for name in names[1:]}
+    for state in ref_states[:len(marks) - 1]:
+        target, err = _attempt(ref.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
+        size = None if err else np.linalg.norm(_flat(target.params, PARAM_NAMES) - _flat(state, PARAM_NAMES))
+        for b, name in zip(others, names[1:]):
+            got, err = _attempt(b.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
+            advance(steps)
+            problem = err or (_shape_problem(got.params, target.params, PARAM_NAMES) if size is not None else
+                              "the reference failed")
+            if problem:
+                step_notes[name] = step_notes[name] or problem
+                continue
+            miss = np.linalg.norm(_flat(got.params, PARAM_NAMES) - _flat(target.params, PARAM_NAMES))
+            step_errors[name].append(miss / size if size > 0 else (0.0 if miss == 0 else math.inf))
+    for name in names[1:]:
+        note = step_notes[name] or ("" if step_errors[name] else "no checkpoints (0 iterations)")
+        value = None if step_notes[name] else max(step_errors[name], default=0.0)
+        value = None if value is not None and not math.isfinite(value) else value
+        checks.append(Check("training steps", name, f"{steps} steps × {len(step_errors[name])} states",
+                            value, STEP_RTOL[dtype], note=note if step_notes[name] else ""))
+
+    trajectories = []
+    for b, name in zip(backends, names):
+        states, costs, err = runs[name]
+        distance = [rel_error(_flat(s, PARAM_NAMES), _flat(r, PARAM_NAMES)) for s, r in zip(states, ref_states)]
+        separated = next((m for m, d in zip(marks, distance) if d > TRAJECTORY_RTOL[dtype]), None)
+        rises = [(costs[i + 1] - costs[i], marks[i], marks[i + 1]) for i in range(len(costs) - 1)]
+        rise = max(rises, default=None)
+        final = states[-1] if not err else None
+        accuracy = None if final is None else _attempt(
+            lambda: float(np.mean(np.asarray(b.predict(final, X)) == Y)))[0]
+        trajectories.append(Trajectory(
+            backend=name, iterations=marks[:len(costs)], costs=costs, distance=distance, separated_at=separated,
+            largest_rise=[rise[1], rise[2], rise[0]] if rise and rise[0] > 0 else None,
+            final_cost=costs[-1] if not err else None, accuracy=accuracy,
+            params={k: np.asarray(v).tolist() for k, v in (final or {}).items()}, note=err or ""))
+
+    settings = {"backends": names, "dataset": dataset, "X_shape": list(X.shape), "Y_shape": list(Y.shape),
+                "n_h": params["W1"].shape[0], "activation": getattr(ref, "activation", "?"), "dtype": dtype,
+                "learning_rate": float(learning_rate), "iterations": iterations,
+                "checkpoint_every": checkpoint_every, "steps": steps,
+                "trajectory_tolerance": TRAJECTORY_RTOL[dtype]}
+    report = Report(settings=settings, checks=checks, trajectories=trajectories)
+    report.notes = notes + _explain_separation(report)
+    return report
+
+
+def _explain_separation(report):
+    """Say why trajectories that pass the step checks still end apart."""
+    steps_ok = {c.backend for c in report.checks if c.section == "training steps" and c.ok}
+    ref = report.trajectories[0]
+    notes = []
+    for t in report.trajectories[1:]:
+        if t.separated_at is None:
+            if t.distance:
+                notes.append(f"{t.backend} stayed within {report.settings['trajectory_tolerance']:.0e} of the "
+                             f"reference for the whole run (max {max(t.distance):.1e}).")
+            continue
+        spike = ""
+        if ref.largest_rise:
+            a, b, rise = ref.largest_rise
+            spike = f"; the reference's cost rose by {rise:.2g} between iterations {a} and {b}"
+        verdict = ("every step-by-step check passed, so this is rounding amplified by the dynamics, "
+                   "not a different map" if t.backend in steps_ok else
+                   "the step-by-step check failed too: this backend computes a different map")
+        notes.append(f"{t.backend} separated from the reference at iteration {t.separated_at} "
+                     f"(max distance {max(t.distance):.1e}){spike}; {verdict}.")
+    return notes

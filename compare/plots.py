@@ -1,0 +1,82 @@
+"""The comparison's pictures: decision boundaries, cost curves, distance between trajectories."""
+from pathlib import Path
+
+import numpy as np
+
+STYLES = ["-", "--", ":", "-."]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; works with no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def decision_boundaries(ax, predict, X, Y, title):
+    """The course's plot_decision_boundary: predicted class over a grid, data on top."""
+    pad = 1.0
+    xs = np.linspace(X[0].min() - pad, X[0].max() + pad, 300)
+    ys = np.linspace(X[1].min() - pad, X[1].max() + pad, 300)
+    xx, yy = np.meshgrid(xs, ys)
+    zz = predict(np.vstack([xx.ravel(), yy.ravel()]))[0].reshape(xx.shape)
+    ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
+    ax.scatter(X[0], X[1], c=Y[0], s=12, cmap="Spectral", edgecolors="k", linewidths=0.3)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def write_plots(report, backends, X, Y, directory):
+    """Write the comparison's PNGs into `directory`; returns their paths."""
+    plt = _pyplot()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    s = report.settings
+    runs = {t.backend: t for t in report.trajectories}
+    paths = []
+
+    if X.shape[0] == 2:
+        drawable = [(b, runs[b.name]) for b in backends if runs[b.name].params]
+        fig, axes = plt.subplots(1, len(drawable), figsize=(4.2 * len(drawable), 4.2), squeeze=False)
+        for ax, (b, t) in zip(axes[0], drawable):
+            accuracy = "" if t.accuracy is None else f", accuracy {100 * t.accuracy:.2f}%"
+            params = {k: np.asarray(v) for k, v in t.params.items()}
+            decision_boundaries(ax, lambda P, b=b, params=params: b.predict(params, P), X, Y, f"{b.name}{accuracy}")
+        fig.suptitle(f"Decision boundaries after {s['iterations']} iterations (n_h={s['n_h']}, {s['activation']})")
+        fig.tight_layout()
+        paths.append(directory / "decision_boundaries.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, t in enumerate(report.trajectories):
+        ax.plot(t.iterations, t.costs, STYLES[i % len(STYLES)], lw=2.2 - 0.5 * i, label=t.backend)
+    ax.set(xlabel="iteration", ylabel="cost J", title="Cost during training (curves lie on top of each other)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(directory / "cost_curves.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    floor = np.finfo(s["dtype"]).eps / 4  # a distance of exactly 0 cannot sit on a log axis
+    for i, t in enumerate(report.trajectories[1:], start=1):
+        ax.semilogy(t.iterations, np.maximum(t.distance[:len(t.iterations)], floor), STYLES[i % len(STYLES)],
+                    label=f"{t.backend} vs {report.trajectories[0].backend}")
+    ax.axhline(s["trajectory_tolerance"], color="gray", lw=1, ls="--", label="rounding-level tolerance")
+    rise = report.trajectories[0].largest_rise
+    if rise:
+        ax.axvspan(rise[0], rise[1], color="red", alpha=0.15, label=f"cost rose by {rise[2]:.2g}")
+    ax.set(xlabel="iteration", ylabel="‖θ − θ_ref‖ / (‖θ‖ + ‖θ_ref‖)",
+           title="Distance between trajectories: rounding, then amplified by the dynamics")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    paths.append(directory / "trajectory_distance.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,158 @@
+"""The comparison's report: every check with its measured figure and threshold, as text and as JSON."""
+import math
+import textwrap
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Check:
+    """One measured figure against its threshold; `value` None means it could not be measured (see `note`)."""
+
+    section: str
+    backend: str
+    quantity: str
+    value: float | None
+    threshold: float
+    max_abs: float | None = None
+    own_relative: float | None = None  # ‖Δ‖/(‖a‖ + ‖b‖) with this array's own norms, where value uses others
+    note: str = ""
+
+    def __post_init__(self):
+        for name in ("value", "threshold", "max_abs", "own_relative"):
+            if getattr(self, name) is not None:
+                setattr(self, name, float(getattr(self, name)))
+
+    @property
+    def ok(self):
+        return self.value is not None and self.value < self.threshold
+
+
+@dataclass
+class Trajectory:
+    """One backend's full training run, sampled at the checkpoints."""
+
+    backend: str
+    iterations: list
+    costs: list
+    distance: list          # ‖θ − θ_ref‖ / (‖θ‖ + ‖θ_ref‖) at each checkpoint
+    separated_at: int | None
+    largest_rise: list | None  # [from_iteration, to_iteration, rise] of the cost, if it ever rose
+    final_cost: float | None
+    accuracy: float | None
+    params: dict = field(repr=False)
+    note: str = ""
+
+
+SECTIONS = {  # section: (title, what its figure means)
+    "cost": ("Cost J at the starting parameters", "|ΔJ|/(|J|+|J_ref|)"),
+    "gradient": ("Gradients at the starting parameters",
+                 "‖Δ‖ of each parameter's gradient / (‖g‖+‖g_ref‖) over all of θ: the course's gradient-check "
+                 "measure, split by parameter. Over its own norm, a sum that cancels (db2 = mean(A2 − Y) is "
+                 "~1e-6 on balanced labels) would magnify rounding."),
+    "intermediate": ("Intermediates of backprop, m·∂J/∂(·)",
+                     "each autograd's own values at Z2, A1, Z1 against the hand-written B1, W2ᵀdZ2, B4: "
+                     "‖Δ‖/(‖a‖+‖b‖)"),
+    "finite differences": ("Central finite differences: the independent oracle",
+                           "(J(θ+h) − J(θ−h)) / 2h in float64 for every parameter entry, against each "
+                           "backend's gradient: ‖Δ‖/(‖a‖+‖b‖) over all of θ"),
+    "training steps": ("Training, step by step",
+                       "from each checkpoint of the reference's trajectory, every backend takes the next steps: "
+                       "‖θ−θ_ref‖ after them / ‖θ_ref−θ_checkpoint‖, the size of those steps"),
+}
+
+
+@dataclass
+class Report:
+    """What `compare_backends` returns: `.ok`, `str(report)`, `.to_dict()`."""
+
+    settings: dict
+    checks: list
+    trajectories: list
+    notes: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failures(self):
+        return [c for c in self.checks if not c.ok]
+
+    def to_dict(self):
+        checks = [{**asdict(c), "ok": c.ok} for c in self.checks]
+        return _finite({"ok": self.ok, "settings": self.settings, "checks": checks,
+                        "trajectories": [asdict(t) for t in self.trajectories], "notes": self.notes})
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(settings=d["settings"],
+                   checks=[Check(**{k: v for k, v in c.items() if k != "ok"}) for c in d["checks"]],
+                   trajectories=[Trajectory(**t) for t in d["trajectories"]], notes=d["notes"])
+
+    def __str__(self):
+        return render(self)
+
+
+def _finite(x):
+    """JSON has no NaN or infinity: such a figure becomes None (not measurable)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _fmt(value, spec=".1e"):
+    return "—" if value is None else format(value, spec)
+
+
+def _table(rows):
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def render(report):
+    s = report.settings
+    names = s["backends"]
+    lines = [f"backprop-compare: {names[0]} (reference) against {', '.join(names[1:]) or 'no other backend'}",
+             f"  data {s['dataset']}: X {tuple(s['X_shape'])}, Y {tuple(s['Y_shape'])}; n_h={s['n_h']}, "
+             f"{s['activation']}, {s['dtype']}; learning rate {s['learning_rate']:g}, "
+             f"{s['iterations']} iterations, checkpoints every {s['checkpoint_every']}", ""]
+    for section in SECTIONS:
+        checks = [c for c in report.checks if c.section == section]
+        if not checks:
+            continue
+        title, meaning = SECTIONS[section]
+        lines.append(f"{title}  (threshold {checks[0].threshold:.0e})")
+        lines += textwrap.wrap(meaning, 100, initial_indent="  ", subsequent_indent="  ")
+        quantities = list(dict.fromkeys(c.quantity for c in checks))
+        backends = list(dict.fromkeys(c.backend for c in checks))
+        by_key = {(c.quantity, c.backend): c for c in checks}
+        rows = [[""] + backends]
+        for q in quantities:
+            row = [q]
+            for b in backends:
+                c = by_key.get((q, b))
+                row.append("" if c is None else f"{_fmt(c.value)} {'ok' if c.ok else 'FAIL'}"
+                           + (f" ({c.note})" if c.note else ""))
+            rows.append(row)
+        lines += _table(rows) + [""]
+    lines.append(f"Full trajectories, reported, not judged: distance ‖θ − θ_ref‖/(‖θ‖ + ‖θ_ref‖); "
+                 f"separated = first checkpoint past {s['trajectory_tolerance']:.0e}")
+    rows = [["backend", "final cost", "accuracy", "separated at", "max distance", "largest cost rise"]]
+    for t in report.trajectories:
+        rise = "—" if not t.largest_rise else f"+{t.largest_rise[2]:.2g} ({t.largest_rise[0]}→{t.largest_rise[1]})"
+        rows.append([t.backend, _fmt(t.final_cost, ".6f"), "—" if t.accuracy is None else f"{100 * t.accuracy:.2f}%",
+                     "reference" if t.backend == names[0] else ("never" if t.separated_at is None else t.separated_at),
+                     _fmt(max(t.distance), ".1e") if t.distance and None not in t.distance else "—", rise])
+    lines += _table(rows)
+    lines += [""] + [line for note in report.notes for line in textwrap.wrap(note, 100)]
+    failures = report.failures
+    if failures:
+        lines.append(f"{len(failures)} check(s) FAILED: " + "; ".join(
+            f"{c.backend} {c.section} {c.quantity}" for c in failures[:6]) + ("; …" if len(failures) > 6 else ""))
+    else:
+        lines.append(f"All {len(report.checks)} checks pass: the backends compute the same map.")
+    return "\n".join(lines)
