@@ -1,5 +1,6 @@
 """Command line: `python -m compare [run|train] ...` (also installed as `backprop-compare`)."""
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -11,6 +12,9 @@ import numpy as np
 import impls
 from impls.datasets import DATASETS, load_dataset
 
+# Modules that add commands of their own: each has register(subparsers), which adds its parsers and
+# sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
+EXTENSIONS = []
 
 
 class Parser(argparse.ArgumentParser):
@@ -81,6 +85,8 @@ def build_parser():
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
     train.set_defaults(func=cmd_train)
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(sub)
     return parser
 
 

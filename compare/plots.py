@@ -54,7 +54,7 @@ def write_plots(report, backends, X, Y, directory):
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, t in enumerate(report.trajectories):
         ax.plot(t.iterations, t.costs, STYLES[i % len(STYLES)], lw=2.2 - 0.5 * i, label=t.backend)
-    ax.set(xlabel="iteration", ylabel="cost J", title="Cost during training (curves lie on top of each other)")
+    ax.set(xlabel="iteration", ylabel="cost J", title="Cost during training")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
