@@ -165,6 +165,7 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
     step_notes = {name: ref_err and f"reference {ref_err}" for name in names[1:]}
     for state in ref_states[:len(marks) - 1]:
         target, err = _attempt(ref.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
+        advance(steps)
         size = None if err else np.linalg.norm(_flat(target.params, PARAM_NAMES) - _flat(state, PARAM_NAMES))
         for b, name in zip(others, names[1:]):
             got, err = _attempt(b.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
@@ -176,12 +177,11 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
                 continue
             miss = np.linalg.norm(_flat(got.params, PARAM_NAMES) - _flat(target.params, PARAM_NAMES))
             step_errors[name].append(miss / size if size > 0 else (0.0 if miss == 0 else math.inf))
-    for name in names[1:]:
-        note = step_notes[name] or ("" if step_errors[name] else "no checkpoints (0 iterations)")
-        value = None if step_notes[name] else max(step_errors[name], default=0.0)
+    for name in names[1:] if iterations else []:
+        value = None if step_notes[name] else max(step_errors[name])
         value = None if value is not None and not math.isfinite(value) else value
-        checks.append(Check("training steps", name, f"{steps} steps × {len(step_errors[name])} states",
-                            value, STEP_RTOL[dtype], note=note if step_notes[name] else ""))
+        checks.append(Check("training steps", name, f"{steps} steps × {len(marks) - 1} states",
+                            value, STEP_RTOL[dtype], note=step_notes[name] or ""))
 
     trajectories = []
     for b, name in zip(backends, names):
