@@ -15,6 +15,7 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 GRAD_NAMES = tuple("d" + k for k in PARAM_NAMES)
 CACHE_NAMES = ("Z1", "A1", "Z2", "A2")
 INTERMEDIATE_NAMES = ("dZ2", "dA1", "dZ1")
+MAX_SEED = 2 ** 32 - 1  # NumPy's RandomState takes seeds 0 … 2**32 − 1
 
 
 class TrainingDiverged(FloatingPointError):
@@ -37,7 +38,7 @@ class TrainResult:
 
 
 def check_choice(value, name, choices):
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:  # an array would compare elementwise
         raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
     return value
 
@@ -66,8 +67,10 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
     """
     n_x, n_h, n_y = (_count(n, name, 1) for n, name in ((n_x, "n_x"), (n_h, "n_h"), (n_y, "n_y")))
     check_choice(dtype, "dtype", DTYPES)
-    if not isinstance(scale, numbers.Real) or not math.isfinite(scale) or scale < 0:
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale) or scale < 0:
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     rng = np.random.RandomState(seed)
     W1 = rng.randn(n_h, n_x) * scale
     W2 = rng.randn(n_y, n_h) * scale
@@ -75,8 +78,17 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
     return {k: v.astype(dtype) for k, v in params.items()}
 
 
+def _is_complex(a):
+    try:
+        return np.iscomplexobj(a)
+    except (TypeError, ValueError):
+        return False  # not an array of numbers at all; as_matrix's conversion says so
+
+
 def as_matrix(a, name, dtype, layout):
     """`a` as a finite 2-D array of `dtype`, or a ValueError that says what is wrong."""
+    if _is_complex(a):  # casting would silently drop the imaginary part
+        raise ValueError(f"{name} must hold real numbers, got complex values")
     try:
         arr = np.asarray(a, dtype=dtype)
     except (TypeError, ValueError) as e:
@@ -93,9 +105,13 @@ def check_data(X, Y, dtype):
     X = as_matrix(X, "X", dtype, "(n_x, m): examples are columns")
     if X.shape[1] == 0:
         raise ValueError("X has no examples (m = 0)")
+    if X.shape[0] == 0:
+        raise ValueError("X has no features (n_x = 0)")
     if Y is None:
         return X, None
     Y = as_matrix(Y, "Y", dtype, "(n_y, m): use Y.reshape(1, -1) for one label per example")
+    if Y.shape[0] == 0:
+        raise ValueError("Y has no label rows (n_y = 0)")
     if Y.shape[1] != X.shape[1]:
         raise ValueError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[1]}; "
                          "examples are columns: X is (n_x, m), Y is (n_y, m)")
@@ -195,6 +211,8 @@ class Backend:
             raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
         iterations = _count(iterations, "iterations", 0)
         record_every = _count(record_every, "record_every", 1)
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be callable, got {type(callback).__name__}")
         p, X, Y = self._inputs(params, X, Y)
         learning_rate = float(learning_rate)
         costs, done = [], 0
