@@ -40,18 +40,28 @@ def _sklearn(name, seed):
     return X.T.astype(np.float64), y.reshape(1, -1).astype(np.float64)
 
 
-def load_csv(path):
+def load_csv(path, *, n_features=None):
     """A CSV file with a header row, numeric feature columns and a 0/1 label in the last column.
+
+    Args:
+        path: the file.
+        n_features: for data to predict on: when given, the file may also hold exactly this many
+            feature columns and no label column (then Y is None).
+
+    Returns:
+        (X, Y): float64 arrays of shapes (n_x, m) and (1, m); Y is None for an unlabelled file.
 
     Raises:
         ValueError: naming the file, and the line and column of a bad cell.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a CSV file")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     rows = []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the byte-order mark Excel writes
             reader = csv.reader(f)
             header = next(reader, None)
             for row in reader:
@@ -59,10 +69,18 @@ def load_csv(path):
                     rows.append((reader.line_num, row))
     except (UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"{path}: not a readable CSV text file ({e})") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot be read ({e.strerror or e})") from None
     if header is None:
         raise ValueError(f"{path}: the file is empty")
-    if len(header) < 2:
+    labelled = n_features is None or len(header) != n_features
+    if n_features is not None and len(header) not in (n_features, n_features + 1):
+        raise ValueError(f"{path}: has {len(header)} columns; expected {n_features} features, "
+                         "optionally followed by a 0/1 label column")
+    if labelled and len(header) < 2:
         raise ValueError(f"{path}: needs a header row with feature columns and a label column last")
+    if all(_is_number(cell) for cell in header):  # else the first example would be lost as a header
+        raise ValueError(f"{path}, line 1: holds numbers, not column names; the file needs a header row")
     if not rows:
         raise ValueError(f"{path}: has a header but no data rows")
     data = np.empty((len(rows), len(header)))
@@ -77,6 +95,8 @@ def load_csv(path):
             if not math.isfinite(value):
                 raise ValueError(f"{path}, line {line}, column {j + 1} ({header[j]!r}): "
                                  f"{cell!r} is not a finite number")
+    if not labelled:
+        return data.T.copy(), None
     labels = data[:, -1]
     if not np.all((labels == 0) | (labels == 1)):
         found = np.unique(labels)[:5].tolist()
@@ -85,20 +105,38 @@ def load_csv(path):
     return data[:, :-1].T.copy(), labels.reshape(1, -1)
 
 
-def load_dataset(name, *, seed=0):
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_dataset(name, *, seed=0, n_features=None):
     """A built-in data set by name, or a CSV file by path.
 
     Args:
         name: one of DATASETS, or the path of a CSV file (see load_csv).
         seed: random state of the scikit-learn generators; "planar" is always the course's.
+        n_features: the number of features a model takes; a data set with another number is an
+            error, and a CSV file with exactly this many columns is read as unlabelled.
 
     Returns:
-        (X, Y): float64 arrays of shapes (n_x, m) and (1, m).
+        (X, Y): float64 arrays of shapes (n_x, m) and (1, m); Y is None only for an unlabelled CSV file.
     """
-    if name == "planar":
-        return planar()
+    if not isinstance(name, (str, Path)):
+        raise ValueError(f"dataset must be a name or a path, got {type(name).__name__}")
     if name in DATASETS:
-        return _sklearn(name, seed)
-    if str(name).lower().endswith(".csv") or Path(name).exists():
-        return load_csv(name)
-    raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, or a .csv file path")
+        X, Y = planar() if name == "planar" else _sklearn(name, seed)
+        if n_features is not None and X.shape[0] != n_features:
+            raise ValueError(f"dataset {name} has {X.shape[0]} features; the model takes {n_features}")
+        return X, Y
+    try:
+        is_file = Path(name).exists()
+    except (OSError, ValueError):  # a name too long or with a NUL byte: not a path at all
+        is_file = False
+    if str(name).lower().endswith(".csv") or is_file:
+        return load_csv(name, n_features=n_features)
+    shown = repr(name) if len(str(name)) <= 80 else repr(str(name)[:60]) + "…"
+    raise ValueError(f"unknown dataset {shown}; choose one of: {', '.join(DATASETS)}, or a .csv file path")
