@@ -14,7 +14,7 @@ from impls.datasets import DATASETS, load_dataset
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
-EXTENSIONS = []
+EXTENSIONS = ["compare.explain"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -31,3 +31,12 @@ STEP_RTOL = {"float64": 1e-9, "float32": 5e-3}
 # (on the course's run, from ~1e-15 to 1e-3 after iteration ~7000). This is the distance at which a
 # trajectory counts as separated from the reference: rounding level, as for one evaluation.
 TRAJECTORY_RTOL = BACKEND_RTOL
+
+# explain: max |hand-written − autograd| of each equation's result over the size of the terms it is built
+# from, upstream errors included (compare.explain.rounding_scales), so that a value that cancels (a
+# gradient near a minimum) is not judged by its own tiny size. Measured: at most 8.1e-16 (3.6 ε) in
+# float64 and 3.4e-7 (2.8 ε) in float32, over all four activations on the course's start, moons,
+# circles, breast cancer (m = 569), random sizes and after 1000 and 10000 steps. A sum of m terms may
+# round by up to m·ε of that size (typically √m·ε), so the thresholds, ~4500 ε and ~840 ε, leave room
+# for large m; a wrong sign, a missing 1/m or a transposed product give 1e-3 to 1.
+EXPLAIN_RTOL = {"float64": 1e-12, "float32": 1e-4}
