@@ -11,10 +11,11 @@ import numpy as np
 
 import impls
 from impls.datasets import DATASETS, load_dataset
+from impls.model_io import atomic_write, check_destination
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
-EXTENSIONS = ["compare.explain"]
+EXTENSIONS = ["compare.explain", "compare.check"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,6 +38,13 @@ def _number(kind, low, low_ok):
 positive_int, count, positive_float = _number(int, 1, True), _number(int, 0, True), _number(float, 0, False)
 
 
+def seed(text):
+    value = count(text)
+    if value > impls.base.MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.base.MAX_SEED}")
+    return value
+
+
 def add_model_args(p):
     """The model and data flags that every command shares."""
     p.add_argument("--dataset", default="planar", metavar="NAME|CSV",
@@ -45,7 +53,7 @@ def add_model_args(p):
     p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh", help="hidden activation g1")
     p.add_argument("--lr", type=positive_float, default=1.2, help="learning rate α (default: 1.2)")
     p.add_argument("--iterations", type=count, default=10000, help="gradient descent steps (default: 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights (default: 0)")
     p.add_argument("--dtype", choices=impls.DTYPES, default="float64")
     p.add_argument("--device", default=None, help="torch/jax device: cpu, cuda, gpu (default: cpu)")
 
@@ -84,7 +92,22 @@ def build_parser():
     add_model_args(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
+    train.add_argument("--save", type=Path, default=None, metavar="MODEL.npz",
+                       help="write the trained model to this file (no pickle; see predict)")
     train.set_defaults(func=cmd_train)
+    predict = sub.add_parser("predict", help="predict with a model file written by train --save")
+    predict.add_argument("--model", type=Path, required=True, metavar="MODEL.npz")
+    predict.add_argument("--dataset", default=None, metavar="NAME|CSV",
+                         help="a data set name, or a CSV file with the model's feature columns and "
+                         "optionally a 0/1 label last (default: the data the model was trained on)")
+    predict.add_argument("--seed", type=seed, default=None, help="seed of the scikit-learn data sets "
+                         "(default: the one the model was trained with)")
+    predict.add_argument("--backend", choices=impls.BACKENDS, default=None,
+                         help="(default: the one it was trained with, or numpy if that is not installed)")
+    predict.add_argument("--device", default=None, help="torch/jax device: cpu, cuda, gpu (default: cpu)")
+    predict.add_argument("--out", type=Path, default=None, metavar="CSV",
+                         help="write prediction and probability per example to this file")
+    predict.set_defaults(func=cmd_predict)
     for module in EXTENSIONS:
         importlib.import_module(module).register(sub)
     return parser
@@ -109,6 +132,8 @@ def progress_bar(total, desc):
 def cmd_train(args):
     backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
     X, Y, params = load_problem(args)
+    if args.save is not None:
+        check_destination(args.save)  # before the run, not after it
     print(f"Training the {backend.name} backend ({args.activation}, {args.dtype}) on {args.dataset}: "
           f"X {X.shape}, n_h={args.hidden}, learning rate {args.lr:g}, {args.iterations} iterations")
     with progress_bar(args.iterations, backend.name) as bar:
@@ -122,7 +147,57 @@ def cmd_train(args):
     print(f"Final cost: {result.final_cost:f}")
     print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
     print(f"Wall time: {seconds:.2f} s")
+    if args.save is not None:
+        impls.save_model(args.save, result.params, {
+            "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
+            "dataset": args.dataset, "seed": args.seed, "learning_rate": args.lr,
+            "iterations": args.iterations, "final_cost": result.final_cost})
+        print(f"Model saved to {args.save}")
     return 0
+
+
+def cmd_predict(args):
+    params, config = impls.load_model(args.model)
+    if args.out is not None:
+        check_destination(args.out)
+    name = args.backend or config["backend"]
+    if args.backend is None and name not in impls.available_backends():
+        print(f"{name}, which trained the model, is not installed; predicting with numpy")
+        name = "numpy"
+    backend = impls.get_backend(name, activation=config["activation"], dtype=config["dtype"], device=args.device)
+    dataset = args.dataset if args.dataset is not None else config.get("dataset")
+    if not isinstance(dataset, str):
+        raise ValueError(f"{args.model} does not name the data it was trained on; give --dataset")
+    X, Y = load_dataset(dataset, seed=args.seed if args.seed is not None else config.get("seed", 0),
+                        n_features=config["n_x"])
+    if Y is not None and Y.shape[0] != config["n_y"]:
+        raise ValueError(f"the model has {config['n_y']} outputs, but {dataset} has {Y.shape[0]} label row(s)")
+    proba = backend.predict_proba(params, X)
+    predictions = (proba > 0.5).astype(np.int64)  # as backend.predict, without a second forward pass
+    print(f"Predicting with the {backend.name} backend on {dataset}: {X.shape[1]} examples; model {args.model} "
+          f"(trained with {config['backend']}: n_x={config['n_x']}, n_h={config['n_h']}, "
+          f"{config['activation']}, {config['dtype']})")
+    if Y is not None:
+        correct = int(np.sum(predictions == Y))  # as train's accuracy: over every output of every example
+        print(f"Accuracy: {100 * correct / Y.size:.2f}% ({correct} of {Y.size})")
+    if args.out is not None:
+        atomic_write(args.out, lambda f: f.write(predictions_csv(predictions, proba).encode()))
+        print(f"Predictions written to {args.out}")
+    elif Y is None:
+        print(f"Predicted 1 for {int(predictions.sum())} and 0 for {int((1 - predictions).sum())} of "
+              f"{predictions.size} outputs; --out FILE writes them per example")
+    return 0
+
+
+def predictions_csv(predictions, proba):
+    """One row per example: the 0/1 prediction and the probability of 1, per output."""
+    n_y = predictions.shape[0]
+    names = ["prediction", "probability"] if n_y == 1 else (
+        [f"prediction_{i + 1}" for i in range(n_y)] + [f"probability_{i + 1}" for i in range(n_y)])
+    rows = [",".join(names)]
+    for pred, p in zip(predictions.T, proba.T):
+        rows.append(",".join([str(int(v)) for v in pred] + [repr(float(v)) for v in p]))
+    return "\n".join(rows) + "\n"
 
 
 def cmd_run(args):
