@@ -42,6 +42,21 @@ def resolve_device(device):
     return devices[int(index or 0)]
 
 
+def aligned(a, alignment=64):
+    """`a`, or a C-ordered copy of it starting at a multiple of `alignment` bytes.
+
+    XLA on the CPU reads such an array in place and copies any other, slowly: for the bench's 63 MB
+    X, measured 40 ms against 13 ms for NumPy's copy. NumPy allocates at 16 bytes.
+    """
+    if a.flags.c_contiguous and a.ctypes.data % alignment == 0:
+        return a
+    buffer = np.empty(a.nbytes + alignment, dtype=np.uint8)
+    start = -buffer.ctypes.data % alignment
+    out = buffer[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 class JaxBackend(Backend):
     name = "jax"
 
@@ -51,7 +66,10 @@ class JaxBackend(Backend):
         self._device = resolve_device(device)
 
     def _asarray(self, a):
-        return jax.device_put(np.asarray(a, dtype=self.dtype), self._device)
+        a = np.asarray(a, dtype=self.dtype)
+        if self._device.platform == "cpu":
+            a = aligned(a)
+        return jax.device_put(a, self._device)
 
     def _numpy(self, a):
         return np.asarray(a)

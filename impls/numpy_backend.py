@@ -4,8 +4,15 @@ import numpy as np
 from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, Backend
 
 
+# Where e^-z overflows, per dtype: z below -709 (float64) or -88 (float32), where σ(z) is below the
+# smallest normal float anyway. Python floats, so that float32 stays float32.
+EXP_LIMIT = {np.dtype(t): float(np.floor(np.log(np.finfo(t).max))) for t in ("float64", "float32")}
+
+
 def sigmoid(z):
-    return np.exp(-np.logaddexp(0.0, -z))  # 1 / (1 + e^-z) with no overflow for very negative z
+    # 1 / (1 + e^-z), the course's formula, with z clipped where e^-z would overflow: no warning, no NaN,
+    # and half the time of the logaddexp form (it costs one ufunc more than the course's).
+    return 1 / (1 + np.exp(-np.maximum(z, -EXP_LIMIT[z.dtype])))
 
 
 def cross_entropy(Z2, Y):
