@@ -14,7 +14,7 @@ from compare.tolerances import EXPLAIN_RTOL
 from impls.base import check_data, check_params
 
 ROOT = Path(impls.__file__).resolve().parents[1]
-TAG = re.compile(r"#\s*([FB]\d)\s*$")
+TAG = re.compile(r"#\s*([FB][1-6])\b")  # a line's equation tag: its comment starts with it
 WIDTH = 100
 
 # id, equation ({g}, {gp}: the activation and its derivative), the array it yields
@@ -50,7 +50,7 @@ def _relative(path):
 
 
 def tagged_lines(path):
-    """{"F1": (line number, code), …} for every line of `path` that ends in a tag # F1 … # B6.
+    """{"F1": (line number, code), …} for every line of `path` whose comment starts with a tag # F1 … # B6.
 
     The code includes untagged lines between two tagged ones (B4's dA1 = W2ᵀ dZ2), one per line.
     """
@@ -91,7 +91,8 @@ def _locate(backend):
     path = Path(importlib.util.find_spec(f"impls.{backend}_backend").origin)
     name = _relative(path)
     tags = tagged_lines(path)
-    where = {eq: f"{name}:{tags[eq][0]}" if eq in tags else name for eq in ("F1", "F2", "F3", "F4")}
+    where = {eq: f"{name}:{tags[eq][0]}: {tags[eq][1]}" if eq in tags else name for eq in ("F1", "F2", "F3", "F4")}
+    where["fused"] = "binary_cross_entropy_with_logits" in path.read_text(encoding="utf-8")
     needles = {"torch": ("torch.autograd.grad(", "torch.autograd.grad("), "jax": ("jax.grad(", "jax.vjp(")}
     for key, needle, method in zip(("grad", "inner"), needles[backend], ("_gradients", "_intermediates")):
         line = call_lines(path, needle).get(method)
@@ -103,10 +104,12 @@ def _roles(activation, params, m):
     """What plays each equation's part in torch and in JAX: {id: {"torch": text, "jax": text}}."""
     t, j = _locate("torch"), _locate("jax")
     _, torch_gp, jax_gp = DERIVATIVES[activation]
-    roles = {eq: {"torch": f"the same line, {t[eq]}, recorded for the backward pass",
-                  "jax": f"the same line, {j[eq]}, traced by jax.grad"} for eq in ("F1", "F2", "F3")}
-    roles["F4"] = {b: f"the same line, {w['F4']}, but off the gradient's path: the cost is computed from Z2"
+    roles = {eq: {"torch": f"{t[eq]}, recorded for the backward pass",
+                  "jax": f"{j[eq]}, traced by jax.grad"} for eq in ("F1", "F2", "F3")}
+    roles["F4"] = {b: f"{w['F4']}, off the gradient's path: the cost is computed from Z2"
                    for b, w in (("torch", t), ("jax", j))}
+    cost = ("binary_cross_entropy_with_logits(Z2, Y), torch's fused cost, is (σ(Z2) − Y)·grad" if t["fused"] else
+            "log(1 + e^Z2) − Y·Z2 is σ(Z2) − Y")
 
     def unbroadcast(b, eq):
         shape = tuple(params[b].shape)
@@ -117,14 +120,16 @@ def _roles(activation, params, m):
 
     roles.update({
         "B1": {"torch": f"∂J/∂Z2, asked of torch.autograd.grad at the node Z2 ({t['inner']}): the backward of "
-                        "log(1 + e^Z2) − Y·Z2 is σ(Z2) − Y, times 1/m from the mean; shown ×m",
+                        f"{cost}, times 1/m from the mean; shown ×m",
                "jax": f"∂J/∂J = 1 pulled back through jax.vjp of the cost at Z2 ({j['inner']}); shown ×m"},
-        "B2": {"torch": f"the backward of W2 @ A1 for W2: ∂J/∂Z2 · A1ᵀ, the 1/m already in ∂J/∂Z2 ({t['grad']})",
+        "B2": {"torch": f"the backward of the product W2 A1 (F3) for W2: ∂J/∂Z2 · A1ᵀ, the 1/m already in ∂J/∂Z2 "
+                        f"({t['grad']})",
                "jax": f"the transpose of the dot_general W2 @ A1, in jax.grad ({j['grad']})"},
         "B3": unbroadcast("b2", "F3"),
-        "B4": {"torch": f"the backward of W2 @ A1 for A1 (W2ᵀ ∂J/∂Z2), then {torch_gp} ({t['inner']}); shown ×m",
+        "B4": {"torch": f"the backward of the product W2 A1 (F3) for A1, W2ᵀ ∂J/∂Z2, then {torch_gp} "
+                        f"({t['inner']}); shown ×m",
                "jax": f"jax.vjp of F3 (W2ᵀ ·), then of g1: {jax_gp} ({j['inner']}); shown ×m"},
-        "B5": {"torch": f"the backward of W1 @ X for W1: ∂J/∂Z1 · Xᵀ ({t['grad']})",
+        "B5": {"torch": f"the backward of the product W1 X (F1) for W1: ∂J/∂Z1 · Xᵀ ({t['grad']})",
                "jax": f"the transpose of the dot_general W1 @ X, in jax.grad ({j['grad']})"},
         "B6": unbroadcast("b1", "F1"),
     })
