@@ -13,9 +13,21 @@ import importlib.util
 from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged,
                         TrainResult, check_choice, init_params)
 
+__version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model files record it
+
 __all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
-           "BackendNotInstalled", "TrainResult", "TrainingDiverged", "available_backends",
-           "get_backend", "init_params"]
+           "BackendNotInstalled", "ShallowNetClassifier", "TrainResult", "TrainingDiverged",
+           "available_backends", "get_backend", "init_params", "load_model", "save_model"]
+
+# Loaded on first use, so that `import impls` stays light: the estimator imports scikit-learn.
+_LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.model_io",
+         "load_model": "impls.model_io"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'impls' has no attribute {name!r}")
 
 # name -> (module, class, the library it needs, which is also the name of its pip extra)
 _REGISTRY = {
