@@ -1,0 +1,148 @@
+"""The network as a scikit-learn classifier, on any backend: fit/predict, Pipeline, GridSearchCV."""
+import math
+import numbers
+from functools import lru_cache
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+import impls
+from impls.base import MAX_SEED, check_choice
+
+
+@lru_cache(maxsize=None)
+def _backend(name, activation, dtype):
+    # One object per configuration: JAX caches its compiled functions per backend object.
+    return impls.get_backend(name, activation=activation, dtype=dtype)
+
+
+def _columns(X, dtype):
+    # Examples as columns, in a new writable array: torch warns on read-only input such as a memmap.
+    with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf, which the backend refuses
+        return np.array(X.T, dtype=dtype, order="C")
+
+
+class ShallowNetClassifier(ClassifierMixin, BaseEstimator):
+    """A binary classifier: one hidden layer, a sigmoid output, batch gradient descent.
+
+    scikit-learn's orientation outside (X is (n_samples, n_features), y any two labels), the
+    course's inside (X.T is (n_x, m), Y is (1, m) of 0/1, with 1 standing for `classes_[1]`).
+
+    Args:
+        backend: "numpy" (hand-written backprop), "torch" or "jax".
+        n_hidden: hidden units n_h, >= 1.
+        activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
+        learning_rate: α > 0.
+        max_iter: gradient descent steps, >= 0.
+        random_state: None, an int or a RandomState: the initial weights. An int seeds
+            `impls.init_params` directly (2 gives the course notebook's start); None draws a seed
+            from NumPy's global generator, so `np.random.seed` makes fits reproducible.
+        dtype: "float64" or "float32", the precision of the computation.
+
+    Attributes:
+        classes_: the two labels; predict_proba's columns are in this order.
+        n_features_in_: the number of features seen in fit (feature_names_in_ too, for a DataFrame).
+        params_: trained W1, b1, W2, b2 in course orientation, for `impls.save_model`.
+        config_: backend, activation, dtype and sizes, for `impls.save_model`.
+        costs_: (iteration, cost) every 1000 iterations and at the end; loss_: the final cost.
+        n_iter_: the number of steps taken.
+
+    Raises (from fit):
+        ValueError: bad settings or data, or more than two classes.
+        impls.TrainingDiverged: the cost became NaN or infinite; it names the iteration.
+    """
+
+    def __init__(self, backend="numpy", n_hidden=4, activation="tanh", learning_rate=1.2,
+                 max_iter=10000, random_state=None, dtype="float64"):
+        self.backend = backend
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.dtype = dtype
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # one sigmoid output: exactly two classes
+        return tags
+
+    def fit(self, X, y):
+        """Train from the initial weights `random_state` gives.
+
+        Args:
+            X: (n_samples, n_features) finite numbers.
+            y: (n_samples,) with two distinct labels, numbers or strings.
+
+        Returns:
+            self.
+        """
+        backend = self._check_settings()
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)  # "Unknown label type" for a regression target
+        classes, Y = np.unique(y, return_inverse=True)
+        if len(classes) > 2:
+            shown = ", ".join(map(repr, classes[:5].tolist())) + (", …" if len(classes) > 5 else "")
+            raise ValueError(f"Only binary classification is supported. The type of the target is "
+                             f"multiclass: y has {len(classes)} classes ({shown}), and "
+                             f"{type(self).__name__} has one sigmoid output for two")
+        if len(classes) < 2:
+            raise ValueError(f"y has 1 class ({classes.tolist()[0]!r}); {type(self).__name__} needs two to learn from")
+        params = impls.init_params(X.shape[1], self.n_hidden, seed=self._seed(), dtype=self.dtype)
+        result = backend.train(params, _columns(X, self.dtype), Y.reshape(1, -1),
+                               learning_rate=self.learning_rate, iterations=self.max_iter)
+        self.classes_ = classes
+        self.params_ = {k: np.array(v) for k, v in result.params.items()}  # JAX's are read-only views
+        self.config_ = {"backend": self.backend, "activation": self.activation, "dtype": self.dtype,
+                        "n_x": X.shape[1], "n_h": self.n_hidden, "n_y": 1}
+        self.costs_ = result.costs + [(self.max_iter, result.final_cost)]
+        self.loss_ = result.final_cost
+        self.n_iter_ = self.max_iter
+        return self
+
+    def decision_function(self, X):
+        """Z2, the logit of `classes_[1]`, shape (n_samples,)."""
+        return self._forward(X)["Z2"][0]
+
+    def predict_proba(self, X):
+        """Probabilities of `classes_[0]` and `classes_[1]`, shape (n_samples, 2)."""
+        A2 = self._forward(X)["A2"][0]
+        return np.column_stack([1 - A2, A2])
+
+    def predict(self, X):
+        """`classes_[1]` where A2 > 0.5, else `classes_[0]`, shape (n_samples,)."""
+        positive = self._forward(X)["A2"][0] > 0.5  # first: it raises NotFittedError before fit
+        return self.classes_[positive.astype(int)]
+
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        config = self.config_
+        backend = _backend(config["backend"], config["activation"], config["dtype"])
+        return backend.forward(self.params_, _columns(X, config["dtype"]))
+
+    def _check_settings(self):
+        # scikit-learn validates in fit, not in __init__, so that set_params and clone never raise.
+        for name, low in (("n_hidden", 1), ("max_iter", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
+        for name, choices in (("backend", impls.BACKENDS), ("activation", impls.ACTIVATIONS),
+                              ("dtype", impls.DTYPES)):
+            check_choice(getattr(self, name), name, choices)
+        return _backend(self.backend, self.activation, self.dtype)
+
+    def _seed(self):
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            if not 0 <= rs <= MAX_SEED:
+                raise ValueError(f"random_state must be None, a RandomState or a whole number from 0 "
+                                 f"to {MAX_SEED}, got {rs!r}")
+            return int(rs)
+        return int(check_random_state(rs).randint(MAX_SEED + 1, dtype=np.int64))
