@@ -469,9 +469,10 @@ def _blame(result, eq, problem, hint, wrong):
     """Record `eq` as the first wrong equation; those before it whose gradients are right are ok."""
     feeds = {"B1": ("dW2", "db2", "dW1", "db1"), "B2": ("dW2",), "B3": ("db2",), "B4": ("dW1", "db1"),
              "B5": ("dW1",), "B6": ("db1",)}
+    shows = {**feeds, "B1": ("dW2", "db2")}  # right dW2 and db2 show dZ2 right, whatever B4 did with it
     order = list(feeds)
     for before in order[:order.index(eq)]:
-        if not any(k in wrong for k in feeds[before]):
+        if not any(k in wrong for k in shows[before]):
             result.status[before] = "ok"
     result.also = [k for k in wrong if k not in feeds[eq]]
     return result.fail(eq, problem, hint)

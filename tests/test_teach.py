@@ -197,6 +197,7 @@ def test_check_diagnosis_exits_1_and_shows_the_students_line(tmp_path, capsys):
     assert f"at line {line} of student.py: dZ1 = np.dot(np.dot(W2.T, dZ2), 1 - np.power(A1, 2))" in out
     assert "Traceback" not in out
     assert re.search(r"^  B3 .* ok$", out, re.M) and re.search(r"^  B5 .* not checked$", out, re.M)
+    assert re.search(r"^  B1 .* ok \(seen through dW2, db2\)$", out, re.M)
 
 
 @pytest.mark.parametrize("source, message", [

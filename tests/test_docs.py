@@ -1,0 +1,122 @@
+"""Documentation that cannot rot: the walkthrough's code is the real code, and the notebook runs."""
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "backprop-to-autograd.md"
+NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+SOURCE = re.compile(r"#\s*(impls/\S+\.py)\s*$")
+
+
+def _normal(line):
+    return " ".join(line.split())  # indentation and alignment may differ; every token must not
+
+
+def quoted_snippets(text):
+    """(line in the doc, the file it quotes, its code lines) for every block that starts with a file name."""
+    for match in FENCE.finditer(text):
+        lines = match.group(2).splitlines()
+        source = SOURCE.match(lines[0]) if lines else None
+        if source:
+            yield text[:match.start()].count("\n") + 1, source.group(1), lines[1:]
+
+
+def missing_from(code, path):
+    """The first line of `code` that `path` does not contain where it should, or None.
+
+    Lines between two `...` lines are a contiguous run of the file; runs appear in the file in order.
+    """
+    text = [_normal(line) for line in (ROOT / path).read_text(encoding="utf-8").splitlines()]
+    runs, run = [], []
+    for line in code:
+        if line.strip() == "...":
+            runs.append(run)
+            run = []
+        elif line.strip():
+            run.append(_normal(line))
+    runs.append(run)
+    start = 0
+    for run in filter(None, runs):
+        found = next((i for i in range(start, len(text) - len(run) + 1) if text[i:i + len(run)] == run), None)
+        if found is None:
+            matched = max(n for n in range(len(run)) if any(text[i:i + n] == run[:n] for i in range(start, len(text))))
+            return run[matched]  # the first line after the longest part that is still there
+        start = found + len(run)
+    return None
+
+
+def test_every_snippet_the_walkthrough_quotes_is_in_the_real_file():
+    text = DOC.read_text(encoding="utf-8")
+    snippets = list(quoted_snippets(text))
+    assert len(snippets) >= 10
+    stale = []
+    for line, path, code in snippets:
+        if not (ROOT / path).is_file():
+            stale.append(f"{DOC.name}, line {line}: quotes {path}, which does not exist")
+        elif (missing := missing_from(code, path)) is not None:
+            stale.append(f"{DOC.name}, line {line}: the snippet quoted from {path} no longer matches it; "
+                         f"not found there: {missing!r}")
+    assert not stale, "update docs/backprop-to-autograd.md:\n" + "\n".join(stale)
+
+
+def test_the_walkthrough_quotes_every_equation_and_every_autograd_call():
+    quoted = {}
+    for _, path, code in quoted_snippets(DOC.read_text(encoding="utf-8")):
+        quoted.setdefault(path, []).extend(code)
+    numpy_tags = {m for line in quoted["impls/numpy_backend.py"] for m in re.findall(r"#\s*([FB][1-6])\b", line)}
+    assert numpy_tags == {f"F{i}" for i in range(1, 5)} | {f"B{i}" for i in range(1, 7)}
+    for path in ("impls/torch_backend.py", "impls/jax_backend.py"):
+        assert {m for line in quoted[path] for m in re.findall(r"#\s*(F[1-4])\b", line)} == {"F1", "F2", "F3", "F4"}
+    for path, call in (("impls/torch_backend.py", "torch.autograd.grad("), ("impls/jax_backend.py", "jax.grad("),
+                       ("impls/jax_backend.py", "jax.vjp(")):
+        assert any(call in line for line in quoted[path]), f"the walkthrough no longer quotes {call}"
+
+
+def test_the_checker_finds_a_stale_snippet(tmp_path):
+    assert missing_from(['Z1 = p["W1"] @ X + p["b1"]                                  # F1'],
+                        "impls/numpy_backend.py") is None
+    assert missing_from(["dZ2 = cache['A2'] + Y"], "impls/numpy_backend.py") == "dZ2 = cache['A2'] + Y"
+    # each run is contiguous, and the runs come in the file's order
+    assert missing_from(["m = X.shape[1]", "dW1 = dZ1 @ X.T / m"], "impls/numpy_backend.py") == "dW1 = dZ1 @ X.T / m"
+    assert missing_from(["dW1 = dZ1 @ X.T / m", "...", "m = X.shape[1]"], "impls/numpy_backend.py") is not None
+
+
+def test_links_in_the_walkthrough_and_readme_exist():
+    for doc in (DOC, ROOT / "README.md"):
+        for target in re.findall(r"\]\(([^)#:]+)\)", doc.read_text(encoding="utf-8")):
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
+
+
+def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    # A kernel for this very interpreter, so that it works in a fresh venv with nothing registered.
+    kernels = tmp_path / "kernels" / "backprop-compare-test"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "backprop-compare test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "commit the notebook without outputs"
+    client = nbclient.NotebookClient(notebook, kernel_name="backprop-compare-test", timeout=300,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    printed = "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                      for out in cell.outputs)
+    assert "Every difference is rounding" in printed
+    assert "checks pass: the backends compute the same map" in printed
+    assert "All ten equations are right" in printed and "B4 is wrong" in printed
+    images = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs
+              if "image/png" in out.get("data", {})]
+    assert len(images) >= 3
