@@ -469,7 +469,7 @@ def _blame(result, eq, problem, hint, wrong):
     """Record `eq` as the first wrong equation; those before it whose gradients are right are ok."""
     feeds = {"B1": ("dW2", "db2", "dW1", "db1"), "B2": ("dW2",), "B3": ("db2",), "B4": ("dW1", "db1"),
              "B5": ("dW1",), "B6": ("db1",)}
-    shows = {**feeds, "B1": ("dW2", "db2")}  # right dW2 and db2 show dZ2 right, whatever B4 did with it
+    shows = {**feeds, "B1": ("dW2", "db2"), "B4": ("dW1",)}  # a right dW2 shows dZ2 right, a right dW1 dZ1
     order = list(feeds)
     for before in order[:order.index(eq)]:
         if not any(k in wrong for k in shows[before]):
@@ -537,7 +537,7 @@ def format_grade(result, name):
     for eq, text in EQUATIONS.items():
         status = result.status[eq]
         if status == "ok" and eq in ("B1", "B4"):
-            status = f"ok (seen through {'dW2, db2' if eq == 'B1' else 'dW1, db1'})"
+            status = f"ok (seen through {'dW2, db2' if eq == 'B1' else 'dW1' + ', db1' * (result.status['B6'] == 'ok')})"
         lines.append(f"  {eq}  {text:30}{status}")
     lines.append("")
     if result.ok:
