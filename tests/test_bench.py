@@ -1,0 +1,199 @@
+"""The bench: its references compute what the backends compute, its memory probe sees every framework's
+allocations, its report has every figure. Speed itself is the bench's to report, never a test's."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import impls
+from compare import bench
+from compare.numerics import rel_error
+from compare.tolerances import BACKEND_RTOL, STEP_RTOL
+from conftest import make_backend, random_problem
+from impls.base import PARAM_NAMES
+
+
+def _flat(params):
+    return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in PARAM_NAMES])
+
+
+def _step_error(got, reference, start):
+    """‖θ − θ_ref‖ / ‖θ_ref − θ_start‖: the comparison's step-by-step measure of k training steps."""
+    return np.linalg.norm(_flat(got) - _flat(reference)) / np.linalg.norm(_flat(reference) - _flat(start))
+
+
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_plain_loop_takes_the_numpy_backends_steps(dtype):
+    X, Y, params = random_problem(3, 5, 1, 40, seed=3, dtype=dtype)
+    reference = make_backend("numpy", dtype=dtype).train(params, X, Y, learning_rate=0.5, iterations=10).params
+    plain = bench.plain_numpy_loop(params, X, Y, 0.5, 10)
+    assert all(plain[k].dtype == dtype and plain[k].shape == params[k].shape for k in PARAM_NAMES)
+    assert _step_error(plain, reference, params) < STEP_RTOL[dtype]
+    # the measure separates: a learning rate off by one part in 1e4 is far outside it
+    assert _step_error(bench.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
+
+
+@pytest.mark.parametrize("n_y", [1, 2])
+def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
+    X, Y, params = random_problem(3, 5, n_y, 40, seed=4)
+    reference = make_backend("numpy").train(params, X, Y, learning_rate=0.5, iterations=10).params
+    loop = bench.SklearnLoop(params, X, Y, 0.5)
+    got = loop.run(10)
+    assert loop.mlp.n_iter_ == 10 and loop.mlp.out_activation_ == "logistic"
+    assert {k: v.shape for k, v in got.items()} == {k: v.shape for k, v in params.items()}
+    assert _step_error(got, reference, params) < STEP_RTOL["float64"]
+    # every run starts again from our params, not from where the last one stopped
+    assert _step_error(loop.run(10), reference, params) < STEP_RTOL["float64"]
+
+
+@pytest.mark.parametrize("framework", impls.BACKENDS)
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_floor_is_the_gradients_two_big_products(framework, dtype):
+    if framework != "numpy":
+        pytest.importorskip(framework)
+    X, Y, params = random_problem(6, 5, 1, 30, seed=5, dtype=dtype)
+    numpy_backend = make_backend("numpy", dtype=dtype)
+    dZ1 = numpy_backend.intermediates(params, X, Y)["dZ1"]
+    prepare, products = bench.floor_products(framework)
+    W1X, dZ1XT = (np.asarray(a) for a in products(*prepare(params["W1"], X, dZ1)))
+    assert W1X.dtype == dtype and dZ1XT.dtype == dtype
+    # F1 without its bias, and B5 without its 1/m
+    assert rel_error(W1X + params["b1"], numpy_backend.forward(params, X)["Z1"]) < BACKEND_RTOL[dtype]
+    assert rel_error(dZ1XT / X.shape[1], numpy_backend.gradients(params, X, Y)["dW1"]) < BACKEND_RTOL[dtype]
+
+
+def _allocate(framework, mb):
+    """fn() that allocates and fills `mb` MB in `framework`, and keeps it until it returns."""
+    n = mb * 2 ** 20 // 8
+    if framework == "numpy":
+        return lambda: np.ones(n).sum()
+    if framework == "torch":
+        import torch
+        return lambda: float(torch.ones(n, dtype=torch.float64).sum())
+    import jax.numpy as jnp
+    return lambda: float(jnp.ones(n, dtype=jnp.float64).sum())
+
+
+@pytest.mark.parametrize("framework", impls.BACKENDS)
+def test_memory_probe_sees_each_frameworks_allocations(framework):
+    if framework != "numpy":
+        pytest.importorskip(framework)
+        make_backend(framework)  # JAX in float64, as the backend sets it
+    try:
+        open("/proc/self/clear_refs", "w").close()
+    except OSError:
+        pytest.skip("needs Linux's /proc/self/clear_refs")
+    measured = bench.peak_memory_mb(_allocate(framework, 64))
+    assert 60 < measured < 80, measured  # 64 MB, plus what the interpreter and allocator add around it
+    assert bench.peak_memory_mb(lambda: None) < 4
+
+
+def test_tracemalloc_cross_check_sees_numpy():
+    assert 63 < bench.traced_peak_mb(_allocate("numpy", 64)) < 66
+
+
+def test_memory_need_counts_data_params_and_one_set_of_activations():
+    need = bench.memory_need({"m": 10, "n_x": 3, "n_h": 4, "dtype": "float32"})
+    assert need["data"] == (3 + 1) * 10 * 4                  # X and Y
+    assert need["params"] == (4 * 3 + 4 + 4 + 1) * 4         # W1, b1, W2, b2
+    assert need["activations"] == (4 + 4 + 1 + 1) * 10 * 4   # Z1, A1, Z2, A2
+    assert need["total"] == need["data"] + need["params"] + need["activations"]
+
+
+def test_targets_are_judged_on_this_runs_ratios():
+    def rounds(*values):  # (median, every round's value), as bench.interleaved returns them
+        return (float(np.median(values)), list(values))
+
+    # ratios are the median of each round's ratio: 11/10, 9/10 and 12/10 give 1.1, as the load drifts
+    small = {"plain loop": rounds(10.0, 10.0, 20.0), "sklearn": rounds(20.0, 20.0, 40.0),
+             "numpy": rounds(11.0, 9.0, 24.0), "jax": rounds(1.6, 1.6, 3.2)}
+    large = {("floor", "numpy"): rounds(1.0), ("numpy", "compute"): rounds(1.15),
+             ("floor", "jax"): rounds(2.0), ("jax", "compute"): rounds(2.4)}
+    memory = {"numpy": {"need_ratio": 1.4}, "jax": {"need_ratio": None}}
+    got = {t["what"]: (t["value"], t["met"]) for t in bench.targets(["numpy", "jax"], small, large, memory)}
+    assert got == {
+        "jax steady state ≤ 0.15× plain loop": (pytest.approx(0.16), False),
+        "numpy steady state ≤ 1.1× plain loop": (pytest.approx(1.1), True),
+        "numpy faster than sklearn (< 1×)": (pytest.approx(0.55), True),   # 0.55, 0.45, 0.6
+        "jax faster than sklearn (< 1×)": (pytest.approx(0.08), True),
+        "numpy gradient compute ≤ 1.15× its floor": (pytest.approx(1.15), True),
+        "jax gradient compute ≤ 1.15× its floor": (pytest.approx(1.2), False),
+        "numpy peak ≤ 1.5× need": (1.4, True),
+        "jax peak ≤ 1.5× need": (None, False),   # not measured is not met
+    }
+
+
+def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
+    pytest.importorskip("jax")
+    from impls.jax_backend import aligned
+
+    X = np.arange(24.0).reshape(4, 6)
+    A = aligned(X)
+    assert A.ctypes.data % 64 == 0 and A.flags.c_contiguous and np.array_equal(A, X)
+    assert aligned(A) is A
+    F = aligned(np.asfortranarray(X))
+    assert F.flags.c_contiguous and np.array_equal(F, X)
+    assert make_backend("jax")._asarray(A).unsafe_buffer_pointer() == A.ctypes.data
+
+
+def run_bench(*args):
+    return subprocess.run([sys.executable, "-m", "compare", "bench", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
+    names = impls.available_backends()
+    out = run_bench("--quick", "--json", str(tmp_path / "bench.json"), "--plots", str(tmp_path / "plots"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for heading in ("Small workload: the course's run", "Large workload: random data", "Peak memory of one",
+                    "Scaling: µs per iteration", "Targets (ratios from this run)"):
+        assert heading in text
+    small = text.split("Small workload")[1].split("Large workload")[0]
+    for name in ("plain loop", "sklearn", *names):  # µs/it, × plain, × sklearn, whole s, × plain, import s
+        row = next(line for line in small.splitlines() if line.strip().startswith(name + " "))
+        cells = row.split()[len(name.split()):]
+        assert len(cells) == 6 and all(float(c) > 0 for c in cells[:5]), row
+    for name in names:
+        for figure in ("gradients()", "gradient compute", "one iteration"):
+            assert f"{name} {figure}" in text
+        assert f"floor ({name})" in text
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert set(report) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
+    assert len(report["targets"]) == sum(n in bench.SMALL_TARGETS for n in names) + 3 * len(names)
+    assert all(isinstance(t["met"], bool) for t in report["targets"])
+    assert all(report["memory"][n]["working_mb"] > 0 for n in ("plain loop", "sklearn", *names))
+    assert len(report["sweep"]["m"]["seconds"]["plain loop"]) == len(bench.QUICK.sweep["m"])
+    assert (tmp_path / "plots" / "bench_scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    met = sum(t["met"] for t in report["targets"])
+    assert f"{met} of {len(report['targets'])} met" in text
+    assert len(report["bounds"]) == len(report["targets"]) - met  # every miss says what bounds it
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backends", "tensorflow"], "unknown backend 'tensorflow'"),
+    (["--repeats", "0"], "argument --repeats: '0' must be >= 1"),
+    (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
+    (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
+])
+def test_usage_errors_exit_2_with_one_line(args, message):
+    out = run_bench(*args)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
+
+
+def test_asking_for_a_missing_gpu_says_so_in_one_line():
+    gpu_names = [n for n in ("torch", "jax") if n in impls.available_backends()]
+    if not gpu_names:
+        pytest.skip("neither torch nor jax is installed")
+    for name in gpu_names:
+        try:
+            impls.get_backend(name, device="cuda")
+            pytest.skip(f"{name} finds a GPU")
+        except ValueError:
+            pass
+    out = run_bench("--backends", ",".join(gpu_names), "--device", "cuda")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("compare: error: --device cuda: ") and "GPU" in out.stderr
