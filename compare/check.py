@@ -496,10 +496,12 @@ def load_functions(path):
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)  # so that the student's own helper modules import
+    sys.modules[spec.name] = module  # as an import would: dataclasses and pickling look the module up there
     try:
         with _quiet():
             spec.loader.exec_module(module)
     except (Exception, SystemExit) as e:  # noqa: BLE001 - a SyntaxError, an import, even exit(): it cannot load
+        del sys.modules[spec.name]
         where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
         frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).resolve() == path.resolve()]
         if frames and not where:

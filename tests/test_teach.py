@@ -14,7 +14,7 @@ from compare.cli import main
 from compare.demos import hidden_units, learning_rates, zero_init
 from compare.explain import default_backends, explain
 from compare.numerics import rel_error
-from compare.tolerances import CHECK_RTOL, EXPLAIN_RTOL
+from compare.tolerances import EXPLAIN_RTOL
 from conftest import make_backend
 from conftest import random_problem as project_problem
 from impls.datasets import planar
