@@ -20,7 +20,12 @@ EXTENSIONS = ["compare.explain", "compare.check", "compare.demos", "compare.benc
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2: a typo is not a crash
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def one_line(text):
+    """`text` with unprintable characters escaped: a file name may hold a line break, an error line may not."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _number(kind, low, low_ok):
@@ -241,8 +246,8 @@ def main(argv=None):
     try:
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
-        print(f"compare: error: {e}", file=sys.stderr)
+        print(f"compare: error: {one_line(e)}", file=sys.stderr)
         return 2
     except impls.TrainingDiverged as e:
-        print(f"compare: {e}", file=sys.stderr)
+        print(f"compare: {one_line(e)}", file=sys.stderr)
         return 1

@@ -90,7 +90,8 @@ def as_matrix(a, name, dtype, layout):
     if _is_complex(a):  # casting would silently drop the imaginary part
         raise ValueError(f"{name} must hold real numbers, got complex values")
     try:
-        arr = np.asarray(a, dtype=dtype)
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
+            arr = np.asarray(a, dtype=dtype)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be an array of numbers ({e})") from None
     if arr.ndim != 2:
