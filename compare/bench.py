@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +214,25 @@ def round_ratio(results, a, b):
     return statistics.median(x / y for x, y in zip(results[a][1], results[b][1]))
 
 
+@contextmanager
+def one_thread():
+    """BLAS, OpenMP and torch on one thread, for the small sizes, where no framework gains from a second:
+    on a shared machine a 2-thread region waits for a busy core, milliseconds for microseconds of work.
+    (XLA splits no work this small.)"""
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        if torch:
+            torch.set_num_threads(threads)
+
+
 def trainer(name, X, Y, params, learning_rate, device=None):
     """run(n): n steps of full-batch gradient descent by `name` (a backend or a reference)."""
     if name == "plain loop":
@@ -246,24 +266,23 @@ def peak_memory_mb(fn, gpu=None):
     """Working memory of fn() in MB: its peak beyond what the process held just before the call.
 
     On the CPU, the resident set's high-water mark (Linux VmHWM, reset through /proc/self/clear_refs),
-    which sees every allocation: NumPy's, torch's and XLA's alike. On a GPU, the framework's own peak
-    counter of device memory (`gpu` is "torch" or "jax").
+    which sees every allocation: NumPy's, torch's and XLA's alike. With `gpu`, a torch.device or a JAX
+    device on a GPU, its framework's own peak counter of device memory.
     """
     fn()  # warm-up: compilation and lazily allocated state are not the call's working memory
     _release_free_memory()
-    if gpu == "torch":
+    if getattr(gpu, "type", None) == "cuda":  # torch
         import torch
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
+        torch.cuda.synchronize(gpu)
+        torch.cuda.reset_peak_memory_stats(gpu)
+        before = torch.cuda.memory_allocated(gpu)
         fn()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - before) / 2 ** 20
-    if gpu == "jax":  # JAX's peak cannot be reset: it includes the warm-up call, the same work
-        import jax
-        stats = jax.devices("gpu")[0].memory_stats()
+        torch.cuda.synchronize(gpu)
+        return (torch.cuda.max_memory_allocated(gpu) - before) / 2 ** 20
+    if gpu is not None:  # JAX's peak cannot be reset: it includes the warm-up call, the same work
+        before = gpu.memory_stats()["bytes_in_use"]
         fn()
-        return (jax.devices("gpu")[0].memory_stats()["peak_bytes_in_use"] - stats["bytes_in_use"]) / 2 ** 20
+        return (gpu.memory_stats()["peak_bytes_in_use"] - before) / 2 ** 20
     before = _status_mb("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets VmHWM to the current resident size
@@ -300,8 +319,9 @@ def _child(name, device, quick):
         out["import_s"] = time.perf_counter() - start
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
-    run = trainer(name, X, Y, params, SMALL["learning_rate"])
-    out["whole_run_s"] = _clock(run, settings.whole_iterations)
+    with one_thread():
+        run = trainer(name, X, Y, params, SMALL["learning_rate"])
+        out["whole_run_s"] = _clock(run, settings.whole_iterations)
 
     L = settings.large
     X, Y, params = random_problem(L["n_x"], L["n_h"], L["m"], L["dtype"])
@@ -311,10 +331,11 @@ def _child(name, device, quick):
     else:
         backend = impls.get_backend(name, dtype=L["dtype"], device=device)
         fn = lambda: backend.gradients(params, X, Y)  # noqa: E731
-        gpu = name if device not in (None, "cpu") else None
+        gpu = backend._device if device not in (None, "cpu") else None
     try:
         out["memory_mb"] = peak_memory_mb(fn, gpu)
-        out["memory_method"] = f"{gpu} device peak" if gpu else "resident-set high-water mark (VmHWM)"
+        out["memory_method"] = f"{name}'s GPU memory peak" if gpu else "resident-set high-water mark (VmHWM)"
+        out["on_gpu"] = gpu is not None  # then the working memory holds the data too, copied to the device
     except OSError as e:
         out["memory_mb"], out["memory_method"] = None, f"not measured: {e}"
     if name in ("numpy", "plain loop"):
@@ -343,9 +364,10 @@ def bench_small(names, settings):
 
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
-    measures = {name: per_iteration(trainer(name, X, Y, params, SMALL["learning_rate"]), settings.block_s,
-                                    difference=name == "sklearn") for name in REFERENCES + tuple(names)}
-    return interleaved(measures, settings.repeats)
+    with one_thread():
+        measures = {name: per_iteration(trainer(name, X, Y, params, SMALL["learning_rate"]), settings.block_s,
+                                        difference=name == "sklearn") for name in REFERENCES + tuple(names)}
+        return interleaved(measures, settings.repeats)
 
 
 def _elementwise_pass(framework, device, a):
@@ -383,6 +405,10 @@ def bench_large(names, devices, settings):
         arrays = prepare(params["W1"], X, dZ1)
         measures[("floor", framework)] = once(lambda products=products, arrays=arrays: products(*arrays))
         measures[("pass", framework)] = once(_elementwise_pass(framework, devices.get(framework), dZ1))
+    if "numpy" in names:  # B4's W2ᵀ·dZ2, a product over n_y = 1: by BLAS (the backend) and by broadcasting
+        W2T, dZ2 = params["W2"].T.copy(), Y - 0.5
+        measures[("numpy", "outer @")] = once(lambda: W2T @ dZ2)
+        measures[("numpy", "outer *")] = once(lambda: W2T * dZ2)
     for name in REFERENCES:
         measures[(name, "iteration")] = per_iteration(trainer(name, X, Y, params, lr), settings.block_s,
                                                       difference=name == "sklearn")
@@ -402,9 +428,11 @@ def bench_sweep(names, settings):
         for value in values:
             m, n_h = (value, 4) if axis == "m" else (400, value)
             X, Y, params = random_problem(2, n_h, m, "float64")
-            measures = {name: per_iteration(trainer(name, X, Y, params, 0.1), settings.sweep_block_s,
-                                            difference=name == "sklearn") for name in REFERENCES + tuple(names)}
-            for name, (median, _) in interleaved(measures, settings.sweep_repeats).items():
+            with one_thread():
+                measures = {name: per_iteration(trainer(name, X, Y, params, 0.1), settings.sweep_block_s,
+                                                difference=name == "sklearn") for name in REFERENCES + tuple(names)}
+                results = interleaved(measures, settings.sweep_repeats)
+            for name, (median, _) in results.items():
                 out.setdefault(axis, {}).setdefault(name, []).append(median)
     return out
 
@@ -434,16 +462,43 @@ def torch_ops_per_step():
 
     ops = count(2) - count(1)  # per step, without the copies of the params made once per call
     small = torch.zeros((SMALL["n_h"], 400), dtype=torch.float64)
-    op_s = statistics.median(_clock(lambda: [torch.tanh(small) for _ in range(200)]) / 200 for _ in range(5))
+    with one_thread():
+        op_s = min(_clock(lambda: [torch.tanh(small) for _ in range(200)]) / 200 for _ in range(9))
     return {"ops": ops, "op_us": op_s * 1e6}
 
 
 def numpy_product_us():
-    """µs per product of the course's shapes, (1, 4)·(4, 400): by `@` (the backend) and by np.dot (the course)."""
+    """µs per product of the course's shapes, (1, 4)·(4, 400): by `@` (the backend) and by np.dot (the course).
+
+    The fastest of 9 interleaved rounds: the cost of the call itself, without the machine's load.
+    """
     W2, A1 = np.ones((1, SMALL["n_h"])), np.ones((SMALL["n_h"], 400))
     by = {"@": lambda: [W2 @ A1 for _ in range(500)], "np.dot": lambda: [np.dot(W2, A1) for _ in range(500)]}
-    times = interleaved({k: lambda f=f: _clock(f) / 500 for k, f in by.items()}, 9)
-    return {k: v[0] * 1e6 for k, v in times.items()}
+    with one_thread():
+        times = interleaved({k: lambda f=f: _clock(f) / 500 for k, f in by.items()}, 9)
+    return {k: min(v[1]) * 1e6 for k, v in times.items()}
+
+
+def xla_kernel_us():
+    """µs per kernel in a compiled XLA loop: per iteration, a loop of 16 chained small dots less one of 1, / 15.
+
+    Dots of (4, 4)·(4, 400) do not fuse, so each is a kernel of its own; the fastest of 9 rounds.
+    """
+    import jax
+
+    W, x = jax.numpy.eye(SMALL["n_h"]) * 0.5, jax.numpy.ones((SMALL["n_h"], 400))
+
+    def loop(k):
+        def body(_, x):
+            for _ in range(k):
+                x = W @ x
+            return x
+        f = jax.jit(lambda W, x, n: jax.lax.fori_loop(0, n, body, x))
+        f(W, x, 10).block_until_ready()
+        return lambda: _clock(lambda: f(W, x, 2000).block_until_ready()) / 2000
+
+    times = interleaved({1: loop(1), 16: loop(16)}, 9)
+    return (min(times[16][1]) - min(times[1][1])) * 1e6 / 15
 
 
 def xla_ops_per_step():
@@ -566,7 +621,8 @@ def small_section(small, children, settings):
             "warm-up excluded,",
             "  ratios the median of each round's ratio;",
             f"  whole run: {settings.whole_iterations} iterations from a cold start in a fresh process, "
-            "compilation included, import apart", *_table(rows)]
+            "compilation included, import apart;",
+            "  every framework on one thread (none gains from a second at this size)", *_table(rows)]
 
 
 def large_section(large, names, devices, settings):
@@ -610,7 +666,7 @@ def memory_figures(children, L):
     out = {}
     for name, c in children.items():
         working = c.get("memory_mb")
-        peak = None if working is None else inputs + working
+        peak = None if working is None else working + (0 if c.get("on_gpu") else inputs)
         out[name] = {"peak_mb": peak, "need_ratio": _ratio(peak, need["total"] / 2 ** 20), "working_mb": working,
                      "arrays": _ratio(working, array_mb), "traced_mb": c.get("traced_mb"),
                      "method": c.get("memory_method"), "error": c.get("error"), "x_offset": c.get("x_offset")}
@@ -633,7 +689,7 @@ def memory_section(memory, L):
 
 
 def sweep_section(sweep, settings, plot_path):
-    lines = ["Scaling: µs per iteration (× plain loop), n_x=2, float64, random data"
+    lines = ["Scaling: µs per iteration (× plain loop), n_x=2, float64, random data, one thread"
              + (f"; plot: {plot_path}" if plot_path else "")]
     for axis, label in (("m", "m (n_h=4)"), ("n_h", "n_h (m=400)")):
         series = sweep[axis]
@@ -685,8 +741,9 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                     f"{_n(sweep['m']['plain loop'][0], 1e6)} µs at m={m0})")
             if name == "torch" and diagnostics.get("torch_ops"):
                 d = diagnostics["torch_ops"]
-                line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), "
-                         f"{_n(d['op_us'])} µs each for one small op (tanh of 4×400): {_n(d['ops'] * d['op_us'])} µs")
+                line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), and "
+                         f"one small op (tanh of 4×400) alone takes {_n(d['op_us'])} µs: {_n(d['ops'] * d['op_us'])} µs "
+                         "per step before autograd's own bookkeeping")
             if name == "numpy" and diagnostics.get("numpy_products"):
                 d = diagnostics["numpy_products"]
                 line += (f"; of the {_n((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop, its "
@@ -696,12 +753,18 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
             if name == "jax" and diagnostics.get("xla_ops"):
                 k = diagnostics["xla_ops"]
                 line += f"; the compiled loop body runs {k} XLA kernels, {_n(fixed * 1e6 / k)} µs per kernel"
+                if diagnostics.get("xla_kernel_us"):
+                    line += (f", and a kernel alone costs {_n(diagnostics['xla_kernel_us'])} µs (a loop of 16 small "
+                             f"dots against one of 1): {_n(k * diagnostics['xla_kernel_us'])} µs per step")
         elif group == "large":
             compute, floor, one = big[(name, "compute")], big[("floor", name)], big[("pass", name)]
             line = (f"{name}, large: gradient compute {_n(compute, 1e3)} ms = its floor {_n(floor, 1e3)} ms + "
                     f"{_n(compute - floor, 1e3)} ms, the time of {(compute - floor) / one:.1f} elementwise passes "
                     f"over an (n_h, m) array in {name} ({_n(one, 1e3)} ms each, allocation included); "
                     f"gradients() adds {_n(big[(name, 'gradients')] - compute, 1e3)} ms of input checks and conversion")
+            if name == "numpy" and ("numpy", "outer @") in big:
+                line += (f"; of those, B4's W2ᵀ·dZ2, a product over n_y = 1, takes {_n(big[('numpy', 'outer @')], 1e3)} "
+                         f"ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms by broadcasting")
         else:
             f = memory[name]
             if f["working_mb"] is None:
@@ -799,6 +862,7 @@ def cmd_bench(args):
         diagnostics["torch_ops"] = torch_ops_per_step()
     if "jax" in names:
         diagnostics["xla_ops"] = xla_ops_per_step()
+        diagnostics["xla_kernel_us"] = xla_kernel_us()
     checks = targets(names, small, large, memory)
     missed = [c for c in checks if not c["met"]]
     rows = [[c["group"], c["what"], _r(c["value"]), "met" if c["met"] else "MISSED"] for c in checks]
