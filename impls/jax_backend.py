@@ -21,7 +21,8 @@ ACTIVATIONS = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
     "sigmoid": jax.nn.sigmoid,
-    "leaky_relu": lambda Z: jax.nn.leaky_relu(Z, 0.01),
+    # not jax.nn.leaky_relu: its slope at exactly 0 is 1, where NumPy's and torch's is 0.01
+    "leaky_relu": lambda Z: jnp.where(Z > 0, Z, 0.01 * Z),
 }
 
 

@@ -102,3 +102,16 @@ def test_saturated_output_gives_a_finite_cost_and_gradient(backend_name):
     backend = make_backend(backend_name)
     assert np.isfinite(backend.cost(params, X, Y)) and backend.cost(params, X, Y) > 10
     assert all(np.all(np.isfinite(g)) for g in backend.gradients(params, X, Y).values())
+
+
+@pytest.mark.parametrize("other", OTHERS)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_backends_agree_at_the_kink(other, activation):
+    """Where Z1 is exactly 0 (an all-zero example, b1 = 0) every backend takes the same one-sided slope."""
+    X, Y, params = random_problem(3, 4, 1, 6, seed=4)
+    X[:, 0] = 0
+    params["b1"][:] = 0
+    g_np = make_backend("numpy", activation=activation).gradients(params, X, Y)
+    g_ag = make_backend(other, activation=activation).gradients(params, X, Y)
+    for k in g_np:
+        assert rel_error(g_np[k], g_ag[k]) < BACKEND_RTOL["float64"], k
