@@ -113,13 +113,13 @@ class SklearnLoop:
 
     def run(self, iterations):
         """`iterations` steps from the starting params; returns the params in course orientation."""
-        for layer, (W, b) in enumerate([(self.params["W1"], self.params["b1"]), (self.params["W2"], self.params["b2"])]):
-            self.mlp.coefs_[layer][...] = W.T
-            self.mlp.intercepts_[layer][...] = b[:, 0]
-        self.mlp.max_iter = iterations
+        for layer, n in enumerate("12"):  # scikit-learn's weights are ours transposed, its biases flat
+            self.mlp.coefs_[layer][...] = self.params["W" + n].T
+            self.mlp.intercepts_[layer][...] = self.params["b" + n][:, 0]
+        self.mlp.set_params(max_iter=iterations)
         self._fit()
         (c1, c2), (i1, i2) = self.mlp.coefs_, self.mlp.intercepts_
-        return {"W1": c1.T, "b1": i1[:, None], "W2": c2.T, "b2": i2[:, None]}
+        return {"W1": c1.T.copy(), "b1": i1[:, None].copy(), "W2": c2.T.copy(), "b2": i2[:, None].copy()}
 
 
 def floor_products(framework, device=None):
@@ -741,9 +741,9 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                     f"{_n(sweep['m']['plain loop'][0], 1e6)} µs at m={m0})")
             if name == "torch" and diagnostics.get("torch_ops"):
                 d = diagnostics["torch_ops"]
-                line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), and "
-                         f"one small op (tanh of 4×400) alone takes {_n(d['op_us'])} µs: {_n(d['ops'] * d['op_us'])} µs "
-                         "per step before autograd's own bookkeeping")
+                line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), "
+                         f"and one small op (tanh of 4×400) alone takes {_n(d['op_us'])} µs: "
+                         f"{_n(d['ops'] * d['op_us'])} µs per step before autograd's own bookkeeping")
             if name == "numpy" and diagnostics.get("numpy_products"):
                 d = diagnostics["numpy_products"]
                 line += (f"; of the {_n((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop, its "
@@ -763,8 +763,9 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                     f"over an (n_h, m) array in {name} ({_n(one, 1e3)} ms each, allocation included); "
                     f"gradients() adds {_n(big[(name, 'gradients')] - compute, 1e3)} ms of input checks and conversion")
             if name == "numpy" and ("numpy", "outer @") in big:
-                line += (f"; of those, B4's W2ᵀ·dZ2, a product over n_y = 1, takes {_n(big[('numpy', 'outer @')], 1e3)} "
-                         f"ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms by broadcasting")
+                line += (f"; of those, B4's W2ᵀ·dZ2, a product over n_y = 1, takes "
+                         f"{_n(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms "
+                         "by broadcasting")
         else:
             f = memory[name]
             if f["working_mb"] is None:
@@ -779,7 +780,8 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                         f"holds {_r(memory['plain loop']['arrays'])}")
                 if name == "jax" and f.get("x_offset"):
                     line += (f"; this includes XLA's copy of X, {need['data'] / 2 ** 20:.0f} MB: NumPy put X "
-                             f"{f['x_offset']} bytes past a 64-byte boundary, and XLA reads only aligned arrays in place")
+                             f"{f['x_offset']} bytes past a 64-byte boundary, and XLA reads only aligned arrays "
+                             "in place")
         lines.append(line)
     return lines
 
@@ -827,8 +829,9 @@ def cmd_bench(args):
     notes += device_notes
     info = machine(names, devices)
     load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
-    print(f"backprop-compare bench{' --quick (tiny workloads: checks the bench, not the speed)' if args.quick else ''}: "
-          f"{', '.join(names)} against the plain NumPy loop, scikit-learn and the GEMM floor")
+    quick = " --quick (tiny workloads: checks the bench, not the speed)" if args.quick else ""
+    print(f"backprop-compare bench{quick}: {', '.join(names)} against the plain NumPy loop, scikit-learn "
+          "and the GEMM floor")
     print(f"  machine: {info['cpu']}, {info['cores']} cores, {info['system']}; python {info['python']}")
     print("  " + "; ".join(f"{k} {info[k]}" for k in ("numpy", "blas", "torch", "jax", "sklearn", "gpu") if k in info))
     print("  every ratio is between figures of this run; absolute times on a shared machine are noise", flush=True)
