@@ -197,3 +197,21 @@ def test_asking_for_a_missing_gpu_says_so_in_one_line():
     out = run_bench("--backends", ",".join(gpu_names), "--device", "cuda")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert out.stderr.startswith("compare: error: --device cuda: ") and "GPU" in out.stderr
+
+
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backend_name, dtype):
+    """torch's softplus (threshold 40) and JAX's max(z, 0) + log1p(exp(min(z, -z))) replace logaddexp for
+    speed; at Z2 = 0 (the all-zero start) and at |Z2| far past 40 they must still give σ(Z2) − Y."""
+    X, Y, params = random_problem(3, 4, 2, 30, seed=6, dtype=dtype)
+    backend, reference = make_backend(backend_name, dtype=dtype), make_backend("numpy", dtype=dtype)
+    zero = impls.init_params(3, 4, 2, scale=0, dtype=dtype)  # Z2 = 0 exactly: dZ2 = 1/2 − Y
+    np.testing.assert_allclose(backend.gradients(zero, X, Y)["db2"], np.mean(0.5 - Y, axis=1, keepdims=True),
+                               rtol=BACKEND_RTOL[dtype])
+    # one output straddling torch's threshold of 40, one saturated far below
+    big = {**params, "W2": params["W2"] * 0.05, "b2": np.array([[40.0], [-60.0]], dtype=dtype)}
+    Z2 = reference.forward(big, X)["Z2"]
+    assert Z2[0].min() < 40 < Z2[0].max() and Z2[1].max() < -40
+    assert backend.cost(big, X, Y) == pytest.approx(reference.cost(big, X, Y), rel=BACKEND_RTOL[dtype])
+    got, want = backend.gradients(big, X, Y), reference.gradients(big, X, Y)
+    assert all(np.isfinite(got[k]).all() and rel_error(got[k], want[k]) < BACKEND_RTOL[dtype] for k in got)
