@@ -47,3 +47,11 @@ EXPLAIN_RTOL = {"float64": 1e-12, "float32": 1e-4}
 # 200 problems); the smallest planted mistake, tanh for σ in F4, by 2.8e-2. 1e-7, the course's own
 # gradient-check threshold, sits between them with five orders of magnitude on either side.
 CHECK_RTOL = 1e-7
+
+# Random problems (tests/test_validation.py): each backend's forward values, intermediates and gradients
+# against the hand-written ones, max|Δ| over the size of the terms each is built from
+# (compare.explain.rounding_scales), the measure explain uses and so its thresholds. Measured over 634
+# cases (random sizes up to 5×5×3, m up to 20, every size combination of 1 and 2, all activations):
+# at most 1.3 ε in float64 and 1.0 ε in float32; the cost, a sum of non-negative terms judged by its
+# own size with BACKEND_RTOL, at most 1.1 ε and 2.9 ε.
+TERMS_RTOL = EXPLAIN_RTOL
