@@ -192,7 +192,10 @@ def per_iteration(run, block_s, difference=False):
         t = _clock(run, n)
     n = max(1, round(n * block_s / max(t, 1e-9)))
     if difference and n < 10:
-        return lambda: (_clock(run, 2 * n) - _clock(run, n)) / n
+        def measure():
+            long, short = _clock(run, 2 * n), _clock(run, n)
+            return (long - short) / n if long > short else long / (2 * n)  # noise larger than n steps
+        return measure
     return lambda: _clock(run, n) / n
 
 
