@@ -352,7 +352,11 @@ def run_child(name, device, quick):
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "compare.bench", "--child", name, "--device", str(device)]
-    proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env, timeout=900)
+    try:
+        proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env,
+                              timeout=900)
+    except subprocess.TimeoutExpired:
+        return {"error": "no result within 15 minutes"}
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["no output"]
         return {"error": f"exit status {proc.returncode}: {lines[-1]}"}
