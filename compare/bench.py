@@ -919,8 +919,9 @@ def register(subparsers):
                    help=f"interleaved rounds per figure (default: {FULL.repeats}; --quick: {QUICK.repeats})")
     p.add_argument("--quick", action="store_true", help="tiny workloads, seconds: checks the bench, not the speed")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write every figure as JSON")
-    p.add_argument("--plots", type=Path, default=Path("bench-plots"), metavar="DIR",
-                   help="folder for the scaling plot (default: ./bench-plots)")
+    p.add_argument("--plots", type=Path, default=Path("compare-plots"), metavar="DIR",
+                   help="folder for the scaling plot, bench_scaling.png (default: ./compare-plots, beside "
+                   "the comparison's pictures)")
     p.add_argument("--no-plots", action="store_true", help="write no picture")
     p.set_defaults(func=cmd_bench)
 
