@@ -46,6 +46,8 @@ class TorchBackend(Backend):
         self._dtype = getattr(torch, dtype)
 
     def _asarray(self, a):
+        if not a.flags.writeable:  # torch warns on read-only memory (a memmap, JAX's arrays) even though nothing here writes
+            a = a.copy()
         return torch.as_tensor(a, dtype=self._dtype, device=self._device)
 
     def _numpy(self, a):

@@ -146,3 +146,13 @@ def test_bad_training_settings(backend_name, kwargs, match):
     settings = {"learning_rate": 0.1, "iterations": 5, **kwargs}
     with pytest.raises(ValueError, match=match):
         make_backend(backend_name).train(params, X, Y, **settings)
+
+
+def test_read_only_inputs_work_without_warnings(backend_name, recwarn):
+    X, Y, params = random_problem(3, 4, 2, 9)
+    for a in (X, Y, *params.values()):
+        a.setflags(write=False)  # as a memmap or an array JAX returned
+    backend = make_backend(backend_name)
+    backend.gradients(params, X, Y)
+    backend.train(params, X, Y, learning_rate=0.5, iterations=3)
+    assert not [w for w in recwarn if "writable" in str(w.message)]
