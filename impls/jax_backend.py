@@ -7,6 +7,8 @@ import numpy as np
 # Without x64, JAX silently computes float64 arrays in float32. Every array here is cast to the
 # dtype asked for, so float32 runs stay float32 with x64 on.
 jax.config.update("jax_enable_x64", True)
+# On a GPU, JAX's default float32 matmul rounds inputs to TF32 (10-bit mantissa): ask for full float32.
+jax.config.update("jax_default_matmul_precision", "highest")
 import jax.numpy as jnp  # noqa: E402
 
 from impls.base import Backend  # noqa: E402
