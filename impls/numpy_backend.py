@@ -46,9 +46,9 @@ class NumpyBackend(Backend):
         return a
 
     def _forward(self, p, X):
-        Z1 = p["W1"] @ X + p["b1"]                                  # F1
+        Z1 = np.dot(p["W1"], X) + p["b1"]                           # F1
         A1 = self.g1(Z1)                                            # F2
-        Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
+        Z2 = np.dot(p["W2"], A1) + p["b2"]                          # F3
         A2 = sigmoid(Z2)                                            # F4
         return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
@@ -59,11 +59,11 @@ class NumpyBackend(Backend):
         m = X.shape[1]
         cache = self._forward(p, X)
         dZ2 = cache["A2"] - Y                                       # B1
-        dW2 = dZ2 @ cache["A1"].T / m                               # B2
+        dW2 = np.dot(dZ2, cache["A1"].T) / m                        # B2
         db2 = np.sum(dZ2, axis=1, keepdims=True) / m                # B3
-        dA1 = p["W2"].T @ dZ2
+        dA1 = np.dot(p["W2"].T, dZ2)
         dZ1 = dA1 * self.g1_prime(cache["Z1"], cache["A1"])         # B4
-        dW1 = dZ1 @ X.T / m                                         # B5
+        dW1 = np.dot(dZ1, X.T) / m                                  # B5
         db1 = np.sum(dZ1, axis=1, keepdims=True) / m                # B6
         return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dZ2": dZ2, "dA1": dA1, "dZ1": dZ1}
 
