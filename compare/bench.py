@@ -474,18 +474,6 @@ def torch_ops_per_step():
     return {"ops": ops, "op_us": op_s * 1e6}
 
 
-def numpy_product_us():
-    """µs per product of the course's shapes, (1, 4)·(4, 400): by `@` (the backend) and by np.dot (the course).
-
-    The fastest of 9 interleaved rounds: the cost of the call itself, without the machine's load.
-    """
-    W2, A1 = np.ones((1, SMALL["n_h"])), np.ones((SMALL["n_h"], 400))
-    by = {"@": lambda: [W2 @ A1 for _ in range(500)], "np.dot": lambda: [np.dot(W2, A1) for _ in range(500)]}
-    with one_thread():
-        times = interleaved({k: lambda f=f: _clock(f) / 500 for k, f in by.items()}, 9)
-    return {k: min(v[1]) * 1e6 for k, v in times.items()}
-
-
 def xla_kernel_us():
     """µs per kernel in a compiled XLA loop: per iteration, a loop of 16 chained small dots less one of 1, / 15.
 
@@ -752,12 +740,9 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                 line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), "
                          f"and one small op (tanh of 4×400) alone takes {_n(d['op_us'])} µs: "
                          f"{_n(d['ops'] * d['op_us'])} µs per step before autograd's own bookkeeping")
-            if name == "numpy" and diagnostics.get("numpy_products"):
-                d = diagnostics["numpy_products"]
-                line += (f"; of the {_n((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop, its "
-                         f"5 products by `@` take {_n(5 * (d['@'] - d['np.dot']))} µs more than by the course's "
-                         f"np.dot ({_n(d['@'])} against {_n(d['np.dot'])} µs each), the rest is its structure "
-                         "(calls, dicts, the clipped sigmoid)")
+            if name == "numpy":
+                line += (f"; the {_n((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop are "
+                         "its structure: calls, the cache dict, the clipped sigmoid")
             if name == "jax" and diagnostics.get("xla_ops"):
                 k = diagnostics["xla_ops"]
                 line += f"; the compiled loop body runs {k} XLA kernels"
@@ -869,7 +854,7 @@ def cmd_bench(args):
     print()
     print("\n".join(sweep_section(sweep, settings, plot)))
 
-    diagnostics = {"numpy_products": numpy_product_us()} if "numpy" in names else {}
+    diagnostics = {}
     if "torch" in names:
         diagnostics["torch_ops"] = torch_ops_per_step()
     if "jax" in names:
