@@ -28,7 +28,7 @@ FD_RTOL = {"float64": 1e-7, "float32": 1e-4}
 STEP_RTOL = {"float64": 1e-9, "float32": 5e-3}
 
 # Full trajectories are reported, not judged: over thousands of steps the dynamics amplify rounding
-# (on the course's run, from ~1e-15 to 1e-3 after iteration ~7000). This is the distance at which a
+# (on the course's run, from ~1e-15 to 1e-4..1e-3 after iteration ~7000). This is the distance at which a
 # trajectory counts as separated from the reference: rounding level, as for one evaluation.
 TRAJECTORY_RTOL = BACKEND_RTOL
 
