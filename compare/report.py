@@ -130,22 +130,25 @@ def render(report):
         quantities = list(dict.fromkeys(c.quantity for c in checks))
         backends = list(dict.fromkeys(c.backend for c in checks))
         by_key = {(c.quantity, c.backend): c for c in checks}
+        shared = {c.note for c in checks}
+        shared = shared.pop() if len(shared) == 1 else ""  # a note every cell has is said once, below
         rows = [[""] + backends]
         for q in quantities:
             row = [q]
             for b in backends:
                 c = by_key.get((q, b))
                 row.append("" if c is None else f"{_fmt(c.value)} {'ok' if c.ok else 'FAIL'}"
-                           + (f" ({c.note})" if c.note else ""))
+                           + (f" ({c.note})" if c.note and not shared else ""))
             rows.append(row)
-        lines += _table(rows) + [""]
+        lines += _table(rows) + (textwrap.wrap(f"({shared})", 100, initial_indent="  ") if shared else []) + [""]
     lines.append(f"Full trajectories, reported, not judged: distance ‖θ − θ_ref‖/(‖θ‖ + ‖θ_ref‖); "
                  f"separated = first checkpoint past {s['trajectory_tolerance']:.0e}")
     rows = [["backend", "final cost", "accuracy", "separated at", "max distance", "largest cost rise"]]
     for t in report.trajectories:
         rise = "—" if not t.largest_rise else f"+{t.largest_rise[2]:.2g} ({t.largest_rise[0]}→{t.largest_rise[1]})"
-        rows.append([t.backend, _fmt(t.final_cost, ".6f"), "—" if t.accuracy is None else f"{100 * t.accuracy:.2f}%",
-                     "reference" if t.backend == names[0] else ("never" if t.separated_at is None else t.separated_at),
+        rows.append([t.backend, _fmt(t.final_cost, ".6g"), "—" if t.accuracy is None else f"{100 * t.accuracy:.2f}%",
+                     "reference" if t.backend == names[0] else (t.separated_at if t.separated_at is not None else
+                                                                  "stopped" if t.note else "never"),
                      _fmt(max(t.distance), ".1e") if t.distance and None not in t.distance else "—", rise])
     lines += _table(rows)
     lines += [""] + [line for note in report.notes for line in textwrap.wrap(note, 100)]

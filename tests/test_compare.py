@@ -152,3 +152,25 @@ def test_bad_arguments():
         compare_backends([NumpyBackend()], params, X, Y, learning_rate=-1.0, iterations=10)
     with pytest.raises(ValueError, match="X has 400 examples"):
         compare_backends([NumpyBackend()], params, X, Y[:, :3], learning_rate=1.0, iterations=10)
+
+
+def test_finite_differences_admit_their_own_rounding_where_the_gradient_is_tiny():
+    """On the circles data at the course's start ‖g‖ is 5e-5: the differences' rounding, not a mistake."""
+    from impls.datasets import load_dataset
+    X, Y = load_dataset("circles")
+    params = impls.init_params(2, 4)
+    good = compare_backends([NumpyBackend(), LearningRateOff()], params, X, Y, learning_rate=1.2, iterations=0)
+    fd = [c for c in good.checks if c.section == "finite differences"]
+    assert all(c.ok and c.threshold > 1e-7 and "rounding" in c.note for c in fd)
+    bad = compare_backends([NumpyBackend(), SignError()], params, X, Y, learning_rate=1.2, iterations=0)
+    assert {(c.section, c.backend) for c in bad.failures} >= {("finite differences", "sign_error")}
+
+
+def test_a_diverging_run_is_reported_as_stopped_not_as_agreeing():
+    X, Y = planar()
+    report = compare_backends([NumpyBackend(), SignError()], impls.init_params(2, 4), X, Y,
+                              learning_rate=1e308, iterations=20)
+    assert not report.ok
+    assert any(n.startswith("the reference numpy stopped after iteration") for n in report.notes)
+    assert any(n.startswith("sign_error's run stopped after iteration") for n in report.notes)
+    assert not any("stayed within" in n for n in report.notes)
