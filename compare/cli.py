@@ -213,11 +213,14 @@ def cmd_run(args):
         names = impls.available_backends()
         notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
                  for n in impls.BACKENDS if n not in names]
-    backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype, device=args.device)
-                for n in names]
+    # --device is for torch and JAX; the numpy reference runs on the CPU beside them.
+    backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
+                                  device=None if n == "numpy" else args.device) for n in names]
     X, Y, params = load_problem(args)
-    if args.json is not None and not args.json.parent.is_dir():
-        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    if args.json is not None:
+        check_destination(args.json)  # before the run, not after it
+    if not args.no_plots and args.plots.exists() and not args.plots.is_dir():
+        raise ValueError(f"--plots {args.plots}: is a file, not a folder")
     print(f"Comparing {', '.join(names)} on {args.dataset} ({args.iterations} iterations)...", flush=True)
     with progress_bar(None, "comparing") as bar:
         def progress(done, total):

@@ -38,8 +38,8 @@ def write_plots(report, backends, X, Y, directory):
     runs = {t.backend: t for t in report.trajectories}
     paths = []
 
-    if X.shape[0] == 2:
-        drawable = [(b, runs[b.name]) for b in backends if runs[b.name].params]
+    drawable = [(b, runs[b.name]) for b in backends if runs[b.name].params]
+    if X.shape[0] == 2 and drawable:
         fig, axes = plt.subplots(1, len(drawable), figsize=(4.2 * len(drawable), 4.2), squeeze=False)
         for ax, (b, t) in zip(axes[0], drawable):
             accuracy = "" if t.accuracy is None else f", accuracy {100 * t.accuracy:.2f}%"
@@ -65,7 +65,8 @@ def write_plots(report, backends, X, Y, directory):
     fig, ax = plt.subplots(figsize=(7, 4.2))
     floor = np.finfo(s["dtype"]).eps / 4  # a distance of exactly 0 cannot sit on a log axis
     for i, t in enumerate(report.trajectories[1:], start=1):
-        ax.semilogy(t.iterations, np.maximum(t.distance[:len(t.iterations)], floor), STYLES[i % len(STYLES)],
+        k = min(len(t.iterations), len(t.distance))  # a run that stopped early has fewer of either
+        ax.semilogy(t.iterations[:k], np.maximum(t.distance[:k], floor), STYLES[i % len(STYLES)],
                     label=f"{t.backend} vs {report.trajectories[0].backend}")
     ax.axhline(s["trajectory_tolerance"], color="gray", lw=1, ls="--", label="rounding-level tolerance")
     rise = report.trajectories[0].largest_rise

@@ -123,3 +123,12 @@ def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(
     assert "pip install 'backprop-compare[jax]'" in capsys.readouterr().err
     assert main(["--iterations", "50", "--no-plots"]) == 0
     assert "skipped jax: not installed (pip install 'backprop-compare[jax]')" in capsys.readouterr().out
+
+
+def test_run_checks_where_it_will_write_before_the_run(tmp_path):
+    existing_file = tmp_path / "taken"
+    existing_file.write_text("")
+    for args, message in ((["--plots", str(existing_file)], "is a file, not a folder"),
+                          (["--json", str(tmp_path)], "is a folder")):
+        out = run(*args, "--iterations", "1")
+        assert out.returncode == 2 and message in out.stderr and "Comparing" not in out.stdout, out.stderr
