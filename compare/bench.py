@@ -864,13 +864,13 @@ def cmd_bench(args):
     missed = [c for c in checks if not c["met"]]
     rows = [[c["group"], c["what"], _r(c["value"]), "met" if c["met"] else "MISSED"] for c in checks]
     print()
-    print("Targets (ratios from this run)")
+    print("Targets (ratios from this run)" + ("; --quick: tiny workloads, no verdict on the speed" if args.quick else ""))
     print("\n".join(_table(rows)))
     print(f"  {len(checks) - len(missed)} of {len(checks)} met")
     why = bounds(missed, small, large, memory, sweep, settings, diagnostics)
     if why:
         print()
-        print("What bounds the missed targets (measured in this run)")
+        print("What bounds the missed targets (measured in this run" + (", at --quick's sizes)" if args.quick else ")"))
         for line in why:
             print(f"  {line}")
     load += [os.getloadavg()[0]] if load else []
