@@ -271,14 +271,15 @@ def _demo_zero_init(backend, X, Y, args):
 def _demo_learning_rate(backend, X, Y, params, rates, args):
     print(f"n_h = {args.hidden}; every run starts from the same parameters (seed {args.seed})")
     runs = learning_rates(backend, params, X, Y, rates=rates, iterations=args.iterations)
+    records = max(len(run["costs"]) for run in runs) - 1  # a run that diverged stopped early
     print(f"  {'α':>8}{'cost @100':>11}{'final cost':>12}{'accuracy':>10}  {'':11}cost rose (of the cost's "
-          f"{len(runs[0]['costs']) - 1} records, every 10 steps)")
+          f"{records} records, every 10 steps)")
     for run in runs:
-        early = run["costs"][min(10, len(run["costs"]) - 1)]
+        early = f"{run['costs'][10]:>11.4g}" if len(run["costs"]) > 10 else f"{'—':>11}"  # cost after 100 steps
         if run["diverged"]:
-            print(f"  {run['rate']:>8g}{early:>11.4g}  diverges: {run['diverged']}")
+            print(f"  {run['rate']:>8g}{early}  diverges: {run['diverged']}")
             continue
-        print(f"  {run['rate']:>8g}{early:>11.4f}{run['final_cost']:>12.4f}{100 * run['accuracy']:>9.2f}%  "
+        print(f"  {run['rate']:>8g}{early}{run['final_cost']:>12.4f}{100 * run['accuracy']:>9.2f}%  "
               f"{run['verdict']:11}{run['rises']}")
     print("A small α takes tiny steps and the cost crawls; the course's 1.2 goes down steadily; a large α\n"
           "overshoots the valley, so the cost goes up again and again (oscillates) or blows up (diverges).")
