@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import impls
+from compare.numerics import accuracy
 from impls.datasets import DATASETS, load_dataset
 from impls.model_io import atomic_write, check_destination
 
@@ -123,10 +124,6 @@ def load_problem(args):
     X, Y = load_dataset(args.dataset, seed=args.seed)
     params = impls.init_params(X.shape[0], args.hidden, Y.shape[0], seed=args.seed, dtype=args.dtype)
     return X, Y, params
-
-
-def accuracy(backend, params, X, Y):
-    return float(np.mean(backend.predict(params, X) == Y))
 
 
 def progress_bar(total, desc):

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from compare.numerics import max_abs_diff, numerical_gradients, rel_error
+from compare.numerics import accuracy, max_abs_diff, numerical_gradients, rel_error
 from compare.report import Check, Report, Trajectory
 from compare.tolerances import BACKEND_RTOL, FD_NOISE, FD_RTOL, FD_STEP, STEP_RTOL, TRAJECTORY_RTOL
 from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, check_data, check_params
@@ -207,12 +207,11 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
         rises = [(costs[i + 1] - costs[i], marks[i], marks[i + 1]) for i in range(len(costs) - 1)]
         rise = max(rises, default=None)
         final = states[-1] if not err else None
-        accuracy = None if final is None else _attempt(
-            lambda: float(np.mean(np.asarray(b.predict(final, X)) == Y)))[0]
+        share = None if final is None else _attempt(accuracy, b, final, X, Y)[0]
         trajectories.append(Trajectory(
             backend=name, iterations=marks[:len(costs)], costs=costs, distance=distance, separated_at=separated,
             largest_rise=[rise[1], rise[2], rise[0]] if rise and rise[0] > 0 else None,
-            final_cost=costs[-1] if not err else None, accuracy=accuracy,
+            final_cost=costs[-1] if not err else None, accuracy=share,
             params={k: np.asarray(v).tolist() for k, v in (final or {}).items()}, note=err or ""))
 
     settings = {"backends": names, "dataset": dataset, "X_shape": list(X.shape), "Y_shape": list(Y.shape),

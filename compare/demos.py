@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import impls
+from compare.numerics import accuracy
 
 DEMOS = ("zero-init", "learning-rate", "hidden-units")
 CLIP = 1e3  # the learning-rate picture shows costs up to this; a diverging run is drawn up to it, then ×
@@ -18,10 +19,6 @@ DEFAULTS = {  # the values each demo tries, and its iterations, as the course's 
     "learning-rate": {"values": [0.01, 0.1, 1.2, 20, 50], "iterations": 5000},
     "hidden-units": {"values": [1, 2, 3, 4, 5, 20, 50], "iterations": 5000},
 }
-
-
-def _accuracy(backend, params, X, Y):
-    return float(np.mean(backend.predict(params, X) == Y))
 
 
 def _distinct_units(params):
@@ -50,7 +47,7 @@ def zero_init(backend, X, Y, *, n_h, learning_rate, iterations, seed, record_eve
             marks.append(marks[-1] + n)
             track.append(params["W1"][:, 0].copy())
         runs.append({"name": name, "params": params, "iterations": marks, "W1": np.array(track),
-                     "distinct": _distinct_units(params), "accuracy": _accuracy(backend, params, X, Y),
+                     "distinct": _distinct_units(params), "accuracy": accuracy(backend, params, X, Y),
                      "cost": backend.cost(params, X, Y)})
     return runs
 
@@ -76,12 +73,12 @@ def learning_rates(backend, params, X, Y, *, rates, iterations, record_every=10)
                                    record_every=record_every, callback=record)
             marks.append(iterations)
             costs.append(result.final_cost)
-            diverged, accuracy, final = None, _accuracy(backend, result.params, X, Y), result.final_cost
+            diverged, share, final = None, accuracy(backend, result.params, X, Y), result.final_cost
         except impls.TrainingDiverged as e:
-            diverged, accuracy, final = str(e), None, None
+            diverged, share, final = str(e), None, None
         rises = int(np.sum(np.diff(costs) > 0))
         runs.append({"rate": rate, "iterations": marks, "costs": costs, "rises": rises, "diverged": diverged,
-                     "accuracy": accuracy, "final_cost": final})
+                     "accuracy": share, "final_cost": final})
     best = min((r["final_cost"] for r in runs if r["final_cost"] is not None), default=None)
     for r in runs:
         r["verdict"] = ("diverges" if r["diverged"] else
@@ -101,7 +98,7 @@ def hidden_units(backend, X, Y, *, sizes, learning_rate, iterations, seed):
         params = impls.init_params(X.shape[0], n_h, Y.shape[0], seed=seed, dtype=backend.dtype)
         params = backend.train(params, X, Y, learning_rate=learning_rate, iterations=iterations,
                                record_every=iterations or 1).params
-        runs.append({"n_h": n_h, "params": params, "accuracy": _accuracy(backend, params, X, Y),
+        runs.append({"n_h": n_h, "params": params, "accuracy": accuracy(backend, params, X, Y),
                      "cost": backend.cost(params, X, Y)})
     return runs
 

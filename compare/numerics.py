@@ -16,6 +16,11 @@ def rel_error(a, b):
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
+def accuracy(backend, params, X, Y):
+    """The share of labels a backend's predictions get right (every output row counted)."""
+    return float(np.mean(np.asarray(backend.predict(params, X)) == Y))
+
+
 def max_abs_diff(a, b):
     return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
 
