@@ -67,17 +67,18 @@ def _checkpoints(iterations, every):
 
 def _trajectory(backend, params, X, Y, learning_rate, marks, on_chunk):
     """The backend's parameters and cost at every checkpoint of one run, or the failure."""
-    states, costs = [params], []
+    first, error = _attempt(backend.cost, params, X, Y)
+    states, costs = [params], [] if error else [first]
     for a, b in zip(marks, marks[1:]):
+        if error:
+            break
         result, error = _attempt(backend.train, states[-1], X, Y, learning_rate=learning_rate,
                                  iterations=b - a, record_every=b - a)
-        if error:
-            return states, costs, error
-        costs.append(result.costs[0][1])
-        states.append(result.params)
-        on_chunk(b - a)
-    last, error = _attempt(backend.cost, states[-1], X, Y)
-    return states, costs + ([] if error else [last]), error
+        if not error:
+            states.append(result.params)
+            costs.append(result.final_cost)  # the cost at this checkpoint, which train has just computed
+            on_chunk(b - a)
+    return states, costs, error
 
 
 def compare_backends(backends, params, X, Y, *, learning_rate, iterations, checkpoint_every=None,
