@@ -1,14 +1,14 @@
 """compare_backends: do the backends compute the same map? Cost, gradients, intermediates, finite
 differences and training, each measured against a threshold from compare.tolerances."""
 import math
-import numbers
 
 import numpy as np
 
 from compare.numerics import accuracy, max_abs_diff, numerical_gradients, rel_error
 from compare.report import Check, Report, Trajectory
 from compare.tolerances import BACKEND_RTOL, FD_NOISE, FD_RTOL, FD_STEP, STEP_RTOL, TRAJECTORY_RTOL
-from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, check_data, check_params
+from impls.base import (GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, check_count, check_data,
+                        check_learning_rate, check_params)
 
 
 def _attempt(fn, *args, **kwargs):
@@ -108,15 +108,11 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
         values = {getattr(b, attr) for b in backends if hasattr(b, attr)}
         if len(values) > 1:
             raise ValueError(f"all backends must share one {attr}, got {sorted(values)}")
-    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
-            or not math.isfinite(learning_rate) or learning_rate <= 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
-    if checkpoint_every is None and isinstance(iterations, numbers.Integral):
-        checkpoint_every = max(1, int(iterations) // 100)
-    for value, what in ((iterations, "iterations"), (checkpoint_every, "checkpoint_every"), (steps, "steps")):
-        if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-                or value < (0 if what == "iterations" else 1)):
-            raise ValueError(f"{what} must be a whole number >= {0 if what == 'iterations' else 1}, got {value!r}")
+    check_learning_rate(learning_rate)
+    iterations = check_count(iterations, "iterations", 0)
+    checkpoint_every = check_count(max(1, iterations // 100) if checkpoint_every is None else checkpoint_every,
+                                   "checkpoint_every", 1)
+    steps = check_count(steps, "steps", 1)
     X, Y = check_data(X, Y, dtype)
     params = check_params(params, X.shape[0], Y.shape[0], dtype)
     ref, others = backends[0], backends[1:]

@@ -43,10 +43,16 @@ def check_choice(value, name, choices):
     return value
 
 
-def _count(value, name, minimum):
+def check_count(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_learning_rate(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"learning_rate must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
@@ -65,7 +71,7 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
     Returns:
         dict of NumPy arrays W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1).
     """
-    n_x, n_h, n_y = (_count(n, name, 1) for n, name in ((n_x, "n_x"), (n_h, "n_h"), (n_y, "n_y")))
+    n_x, n_h, n_y = (check_count(n, name, 1) for n, name in ((n_x, "n_x"), (n_h, "n_h"), (n_y, "n_y")))
     check_choice(dtype, "dtype", DTYPES)
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale) or scale < 0:
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
@@ -207,11 +213,9 @@ class Backend:
         Raises:
             TrainingDiverged: the cost became NaN or infinite.
         """
-        if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
-                or not math.isfinite(learning_rate) or learning_rate <= 0):
-            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
-        iterations = _count(iterations, "iterations", 0)
-        record_every = _count(record_every, "record_every", 1)
+        check_learning_rate(learning_rate)
+        iterations = check_count(iterations, "iterations", 0)
+        record_every = check_count(record_every, "record_every", 1)
         if callback is not None and not callable(callback):
             raise ValueError(f"callback must be callable, got {type(callback).__name__}")
         p, X, Y = self._inputs(params, X, Y)

@@ -1,5 +1,4 @@
 """The network as a scikit-learn classifier, on any backend: fit/predict, Pipeline, GridSearchCV."""
-import math
 import numbers
 from functools import lru_cache
 
@@ -10,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import impls
-from impls.base import MAX_SEED, check_choice
+from impls.base import MAX_SEED, check_choice, check_count, check_learning_rate
 
 
 @lru_cache(maxsize=None)
@@ -126,13 +125,9 @@ class ShallowNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_settings(self):
         # scikit-learn validates in fit, not in __init__, so that set_params and clone never raise.
-        for name, low in (("n_hidden", 1), ("max_iter", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-        lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
+        check_count(self.n_hidden, "n_hidden", 1)
+        check_count(self.max_iter, "max_iter", 0)
+        check_learning_rate(self.learning_rate)
         for name, choices in (("backend", impls.BACKENDS), ("activation", impls.ACTIVATIONS),
                               ("dtype", impls.DTYPES)):
             check_choice(getattr(self, name), name, choices)

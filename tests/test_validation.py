@@ -4,8 +4,6 @@ import functools
 import io
 import math
 import os
-import string
-import sys
 import tempfile
 import warnings
 
