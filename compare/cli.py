@@ -16,7 +16,7 @@ from impls.model_io import atomic_write, check_destination
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
-EXTENSIONS = ["compare.explain", "compare.check", "compare.demos", "compare.bench"]
+EXTENSIONS = ["compare.teach.explain", "compare.teach.check", "compare.teach.demos", "compare.bench"]
 
 
 class Parser(argparse.ArgumentParser):

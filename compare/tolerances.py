@@ -37,7 +37,7 @@ STEP_RTOL = {"float64": 1e-9, "float32": 5e-3}
 TRAJECTORY_RTOL = BACKEND_RTOL
 
 # explain: max |hand-written − autograd| of each equation's result over the size of the terms it is built
-# from, upstream errors included (compare.explain.rounding_scales), so that a value that cancels (a
+# from, upstream errors included (compare.teach.explain.rounding_scales), so that a value that cancels (a
 # gradient near a minimum) is not judged by its own tiny size. Measured: at most 8.1e-16 (3.6 ε) in
 # float64 and 3.4e-7 (2.8 ε) in float32, over all four activations on the course's start, moons,
 # circles, breast cancer (m = 569), random sizes and after 1000 and 10000 steps. A sum of m terms may
@@ -54,7 +54,7 @@ CHECK_RTOL = 1e-7
 
 # Random problems (tests/test_validation.py): each backend's forward values, intermediates and gradients
 # against the hand-written ones, max|Δ| over the size of the terms each is built from
-# (compare.explain.rounding_scales), the measure explain uses and so its thresholds. Measured over 634
+# (compare.teach.explain.rounding_scales), the measure explain uses and so its thresholds. Measured over 634
 # cases (random sizes up to 5×5×3, m up to 20, every size combination of 1 and 2, all activations):
 # at most 1.3 ε in float64 and 1.0 ε in float32; the cost, a sum of non-negative terms judged by its
 # own size with BACKEND_RTOL, at most 1.1 ε and 2.9 ε.

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import impls
-from compare import check as check_module
-from compare.check import grade, load_functions, random_problem, reference
+from compare.teach import check as check_module
+from compare.teach.check import grade, load_functions, random_problem, reference
 from compare.cli import main
-from compare.demos import hidden_units, learning_rates, zero_init
-from compare.explain import default_backends, explain
+from compare.teach.demos import hidden_units, learning_rates, zero_init
+from compare.teach.explain import default_backends, explain
 from compare.numerics import rel_error
 from compare.tolerances import EXPLAIN_RTOL
 from conftest import make_backend

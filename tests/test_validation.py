@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 import impls
 from compare.cli import main
 from compare.numerics import numerical_gradients, rel_error
-from compare.explain import rounding_scales
+from compare.teach.explain import rounding_scales
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, TERMS_RTOL
 from conftest import make_backend, random_problem
 from impls.datasets import load_csv, load_dataset, planar
