@@ -5,6 +5,7 @@ A backend subclass supplies only what differs between frameworks: how arrays go 
 """
 import math
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +17,14 @@ GRAD_NAMES = tuple("d" + k for k in PARAM_NAMES)
 CACHE_NAMES = ("Z1", "A1", "Z2", "A2")
 INTERMEDIATE_NAMES = ("dZ2", "dA1", "dZ1")
 MAX_SEED = 2 ** 32 - 1  # NumPy's RandomState takes seeds 0 … 2**32 − 1
+MAX_COUNT = 2 ** 63 - 1  # counts (iterations, sizes) are int64 inside NumPy, torch and JAX
+# −log of the smallest positive float: a cost per output beyond it gives the average example's true
+# label a probability that no float of the dtype can hold (e^-745 in float64, e^-103 in float32).
+COST_LIMIT = {t: -math.log(float(np.finfo(t).smallest_subnormal)) for t in ("float64", "float32")}
 
 
 class TrainingDiverged(FloatingPointError):
-    """The cost became NaN or infinite during training."""
+    """Training diverged: the cost became NaN, infinite or astronomically large, or the parameters overflowed."""
 
 
 @dataclass
@@ -46,7 +51,74 @@ def check_choice(value, name, choices):
 def check_count(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be at most {MAX_COUNT} (what a 64-bit integer holds), got {value!r}")
     return int(value)
+
+
+def run_memory(n_x, n_h, n_y, m, dtype):
+    """Bytes a training run holds at its peak: what `check_memory` compares with the machine.
+
+    Calibrated on the numpy backend: tracemalloc's peak around one `_train(p, X, Y, 0.1, 1)` step
+    (n_x=2, n_h=512, n_y=1, m=4000) held 4 to 6 arrays of (n_h, m) (Z1, A1, dA1, g1'(Z1), dZ1, and
+    for leaky_relu in float32 a float64 temporary), the (n_y, m) ones and 3 copies of the parameters
+    (old, gradients, new). The estimate allows 8 of each size, for torch's autograd and JAX, which
+    keep the forward's values for the backward pass, and 4 copies of the parameters (init_params
+    draws them in float64, then casts): 1.3 to 2 times numpy's measured peak.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    n_params = n_h * (n_x + 1) + n_y * (n_h + 1)
+    return itemsize * (4 * n_params + (n_x + n_y) * m + 8 * (n_h + n_y) * m)
+
+
+def machine_memory():
+    """Bytes this process can still have: Linux's MemAvailable (within a cgroup's limit), else all
+    physical memory; None where the system does not say."""
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:  # a container's own limit (cgroup v2), often far below the host's memory
+        with open("/sys/fs/cgroup/memory.max") as f, open("/sys/fs/cgroup/memory.current") as g:
+            limit = f.read().strip()
+            if limit.isdigit():
+                left = max(int(limit) - int(g.read()), 0)
+                available = left if available is None else min(available, left)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+ALWAYS_THERE = 2 ** 26  # 64 MiB: every machine this runs on has that, so /proc is not read for less
+
+
+def check_memory(needed, what):
+    """A ValueError naming `what` and both sizes when `needed` bytes exceed what the machine has."""
+    if needed < ALWAYS_THERE:
+        return
+    available = machine_memory()
+    if available is not None and needed > available:
+        raise ValueError(f"{what} needs about {format_bytes(needed)}; this machine has "
+                         f"{format_bytes(available)} available")
+
+
+def check_run_memory(n_x, n_h, n_y, m, dtype):
+    """Refuse, before allocating, a run of these sizes that the machine's memory cannot hold."""
+    examples = f" and m={m} examples" if m else ""
+    check_memory(run_memory(n_x, n_h, n_y, m, dtype),
+                 f"n_h={n_h} with n_x={n_x}, n_y={n_y}{examples} in {dtype}")
+
+
+def format_bytes(n):
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.0f} {unit}" if n < 1000 else f"{n:.2g} {unit}"
+        n /= 1000
 
 
 def check_learning_rate(value):
@@ -77,11 +149,17 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    check_run_memory(n_x, n_h, n_y, 0, dtype)
     rng = np.random.RandomState(seed)
-    W1 = rng.randn(n_h, n_x) * scale
-    W2 = rng.randn(n_y, n_h) * scale
-    params = {"W1": W1, "b1": np.zeros((n_h, 1)), "W2": W2, "b2": np.zeros((n_y, 1))}
-    return {k: v.astype(dtype) for k, v in params.items()}
+    with np.errstate(over="ignore"):  # weights beyond the dtype's range become inf, refused below
+        W1 = rng.randn(n_h, n_x) * scale
+        W2 = rng.randn(n_y, n_h) * scale
+        params = {"W1": W1, "b1": np.zeros((n_h, 1)), "W2": W2, "b2": np.zeros((n_y, 1))}
+        params = {k: v.astype(dtype) for k, v in params.items()}
+    if not (np.all(np.isfinite(params["W1"])) and np.all(np.isfinite(params["W2"]))):
+        raise ValueError(f"scale={scale!r} makes weights overflow to infinity in {dtype}; "
+                         "the course uses 0.01")
+    return params
 
 
 def _is_complex(a):
@@ -93,13 +171,18 @@ def _is_complex(a):
 
 def as_matrix(a, name, dtype, layout):
     """`a` as a finite 2-D array of `dtype`, or a ValueError that says what is wrong."""
+    if isinstance(a, np.ma.MaskedArray):  # converting would silently use the values under the mask
+        raise ValueError(f"{name} is a masked array (numpy.ma), which is not supported: pass "
+                         f"{name}.filled(value), or leave out the masked examples")
     if _is_complex(a):  # casting would silently drop the imaginary part
         raise ValueError(f"{name} must hold real numbers, got complex values")
     try:
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
             arr = np.asarray(a, dtype=dtype)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} must be an array of numbers ({e})") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # any conversion error: a Python int beyond float range is an OverflowError
+        raise ValueError(f"{name} must be an array of numbers ({type(e).__name__}: {e})") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D {layout}, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -165,6 +248,7 @@ class Backend:
     def _inputs(self, params, X, Y=None):
         X, Y = check_data(X, Y, self.dtype)
         p = check_params(params, X.shape[0], None if Y is None else Y.shape[0], self.dtype)
+        check_run_memory(X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1], self.dtype)
         arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
         return arrays if Y is None else arrays + [self._asarray(Y)]
 
@@ -204,14 +288,15 @@ class Backend:
             learning_rate: α > 0.
             iterations: number of updates, >= 0.
             record_every: the cost is recorded before updates 0, record_every, 2·record_every, …
-                and checked there: a NaN or infinite cost stops training.
+                and checked there: training stops when it has diverged (see Raises).
             callback: called as callback(iteration, cost) at each record, for progress.
 
         Returns:
-            TrainResult with .params, .costs and .final_cost.
+            TrainResult with .params (new arrays, never the caller's), .costs and .final_cost.
 
         Raises:
-            TrainingDiverged: the cost became NaN or infinite.
+            TrainingDiverged: the cost became NaN, infinite or larger than the start's and beyond what
+                probabilities in the dtype can express, or a parameter overflowed.
         """
         check_learning_rate(learning_rate)
         iterations = check_count(iterations, "iterations", 0)
@@ -220,21 +305,37 @@ class Backend:
             raise ValueError(f"callback must be callable, got {type(callback).__name__}")
         p, X, Y = self._inputs(params, X, Y)
         learning_rate = float(learning_rate)
-        costs, done = [], 0
+        costs, done, start = [], 0, None
         with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as a non-finite cost, checked here
             while done < iterations:
-                costs.append((done, self._checked_cost(p, X, Y, done, learning_rate)))
+                costs.append((done, self._checked_cost(p, X, Y, done, learning_rate, start)))
+                start = costs[0][1]
                 if callback is not None:
                     callback(*costs[-1])
                 n = min(record_every, iterations - done)
                 p = self._train(p, X, Y, learning_rate, n)
                 done += n
-            final_cost = self._checked_cost(p, X, Y, done, learning_rate)
-        return TrainResult(params=self._out(p, PARAM_NAMES), costs=costs, final_cost=final_cost)
+            final_cost = self._checked_cost(p, X, Y, done, learning_rate, start)
+        # Copies: with 0 iterations p is the caller's memory (and JAX's arrays are read-only).
+        params = {k: np.array(v, copy=True) for k, v in self._out(p, PARAM_NAMES).items()}
+        return TrainResult(params=params, costs=costs, final_cost=final_cost)
 
-    def _checked_cost(self, p, X, Y, iteration, learning_rate):
+    def _checked_cost(self, p, X, Y, iteration, learning_rate, start):
+        # Diverged when the cost is NaN or infinite; when a parameter overflowed, even if the cost
+        # stayed finite (tanh(inf) = 1); or when the cost rose above the start's and beyond COST_LIMIT
+        # per output. Gradient descent that works lowers the cost, and no classifier whose
+        # probabilities fit in the dtype costs more than COST_LIMIT on average: a learning rate of
+        # 1e300 leaves finite costs of 1e299 that are no result.
         cost = float(self._cost(p, X, Y))
+        problem = None
         if not math.isfinite(cost):
-            raise TrainingDiverged(f"training diverged: the cost is {cost} at iteration {iteration} "
+            problem = f"the cost is {cost}"
+        elif not all(np.all(np.isfinite(self._numpy(v))) for v in p.values()):
+            problem = f"the parameters overflowed to infinity or NaN (the cost is {cost:g})"
+        elif start is not None and cost > start and cost > Y.shape[0] * COST_LIMIT[self.dtype]:
+            problem = (f"the cost rose to {cost:g}, beyond what probabilities in {self.dtype} "
+                       f"can express (from {start:g})")
+        if problem is not None:
+            raise TrainingDiverged(f"training diverged: {problem} at iteration {iteration} "
                                    f"with learning rate {learning_rate:g}; try a smaller learning rate")
         return cost

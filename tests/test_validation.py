@@ -106,7 +106,7 @@ def test_the_guard_checks_once_per_recording_interval(backend_name, monkeypatch)
     monkeypatch.setattr(b, "_checked_cost", check)
     b.train(params, X, Y, learning_rate=0.1, iterations=2500, record_every=1000)
     assert [call[-1] for call in train.calls] == [1000, 1000, 500]  # whole chunks run in between
-    assert [call[-2] for call in check.calls] == [0, 1000, 2000, 2500]  # the checks' iterations
+    assert [call[3] for call in check.calls] == [0, 1000, 2000, 2500]  # the checks' iterations
 
 
 def test_divergence_is_reported_at_the_first_check_after_it(backend_name):
