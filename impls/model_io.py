@@ -6,8 +6,10 @@ code; a pickle, or an archive with object arrays, is refused.
 """
 import contextlib
 import json
+import math
 import numbers
 import os
+import re
 import tempfile
 import zipfile
 import zlib
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import impls
-from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_choice, check_params
+from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_choice, check_memory, check_params, run_memory
 
 FORMAT = "backprop-compare model"
 FORMAT_VERSION = 1
@@ -80,7 +82,9 @@ def load_model(path):
         ValueError: the file is missing, is not a model file, holds a pickle or object arrays
             (refused: loading them could run code), is damaged, or contradicts itself.
     """
-    path = Path(path)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ValueError(f"path must be a file name (str or os.PathLike), got {type(path).__name__}")
+    path = Path(os.fsdecode(path))
     if path.is_dir():
         raise ValueError(f"{path}: is a folder, not a model file")
     if not path.is_file():
@@ -98,29 +102,102 @@ def load_model(path):
     if head[:2] != b"PK":
         raise ValueError(f"{path}: is not a model file (a .npz written by save_model)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in (*PARAM_NAMES, "config") if k not in data.files]
-            arrays = {} if missing else {k: data[k] for k in (*PARAM_NAMES, "config")}
-    except ValueError as e:
-        if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise ValueError(f"{path}: holds object arrays (pickled Python objects); refused, since "
-                             "loading them can run arbitrary code") from None
-        raise ValueError(f"{path}: is damaged ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(f"{path}: is damaged or incomplete ({e})") from None
-    if missing:
-        raise ValueError(f"{path}: is not a model file ({', '.join(missing)} missing)")
-    config = _read_config(path, arrays.pop("config"))
-    for k, v in arrays.items():
-        if v.dtype.kind != "f":
-            raise ValueError(f"{path}: {k} is stored as {v.dtype}, not as floating point numbers")
+        # Every header and the configuration are read before any array, and each array's size is
+        # checked against them first: a small file declaring huge arrays, or a zip bomb, is refused
+        # without allocating or inflating anything.
+        with zipfile.ZipFile(path) as archive:
+            members = _members(path, archive)
+            headers = {k: _header(path, archive, info, k) for k, info in members.items()}
+            config = _read_config(path, _read_array(path, archive, members["config"], headers["config"], "config"))
+            _check_headers(path, headers, config)
+            arrays = {k: _read_array(path, archive, members[k], headers[k], k) for k in PARAM_NAMES}
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as e:
+        raise ValueError(f"{path}: is damaged or incomplete ({one_line(e)})") from None
     try:
         params = check_params(arrays, config["n_x"], config["n_y"], config["dtype"])
-        if params["W1"].shape[0] != config["n_h"]:
-            raise ValueError(f"W1 has {params['W1'].shape[0]} hidden units, the config says n_h={config['n_h']}")
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
     return params, config
+
+
+MAX_CONFIG_CHARS = 1_000_000  # what save_model writes is a few hundred characters
+MAX_CONFIG_DEPTH = 100  # nesting of lists and dicts in it; far deeper would overflow json's recursion
+MAX_RATIO = 100  # uncompressed : compressed; float weights hardly compress (save_model stores them as is)
+
+
+def one_line(e):
+    return " ".join(str(e).split())
+
+
+def _members(path, archive):
+    members = {}
+    for info in archive.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise ValueError(f"{path}: is damaged ({key} is stored twice)")
+        members[key] = info
+    missing = [k for k in (*PARAM_NAMES, "config") if k not in members]
+    if missing:
+        raise ValueError(f"{path}: is not a model file ({', '.join(missing)} missing)")
+    extra = sorted(set(members) - {*PARAM_NAMES, "config"})
+    if extra:
+        raise ValueError(f"{path}: holds {', '.join(map(repr, extra[:5]))} besides W1, b1, W2, b2 and config; "
+                         "a model file holds only those, so it is refused")
+    return members
+
+
+def _header(path, archive, info, key):
+    """(shape, dtype, offset of the data) from a member's .npy header, checked against the member's size."""
+    try:
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f".npy format {version[0]}.{version[1]}, which model files do not use")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+            offset = f.tell()
+    except ValueError as e:
+        raise ValueError(f"{path}: is damaged ({key}: {one_line(e)})") from None
+    if dtype.hasobject:
+        raise ValueError(f"{path}: holds object arrays (pickled Python objects); refused, since "
+                         "loading them can run arbitrary code")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{path}: is damaged ({key} declares shape {shape})")
+    size = offset + math.prod(shape) * dtype.itemsize
+    if info.file_size != size:
+        raise ValueError(f"{path}: is damaged ({key} declares {shape} {dtype}, {size} bytes, "
+                         f"but holds {info.file_size})")
+    if info.compress_type != zipfile.ZIP_STORED and size > 2 ** 20 and size > MAX_RATIO * info.compress_size:
+        raise ValueError(f"{path}: {key} is compressed {size // max(info.compress_size, 1)}:1, which "
+                         "weights never are; refused as a possible zip bomb")
+    return shape, dtype
+
+
+def _check_headers(path, headers, config):
+    """The four arrays' declared types and shapes against the configuration, before reading them."""
+    n_x, n_h, n_y = (config[k] for k in SIZES)
+    expected = {"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}
+    for k in PARAM_NAMES:
+        shape, dtype = headers[k]
+        if dtype.kind != "f":
+            raise ValueError(f"{path}: {k} is stored as {dtype}, not as floating point numbers")
+        if shape != expected[k]:
+            raise ValueError(f"{path}: {k} has shape {shape}, expected {expected[k]} "
+                             f"for n_x={n_x}, n_h={n_h}, n_y={n_y}")
+    stored = sum(math.prod(headers[k][0]) * headers[k][1].itemsize for k in PARAM_NAMES)
+    check_memory(max(stored, run_memory(n_x, n_h, n_y, 0, config["dtype"])),
+                 f"{path}: the model (n_x={n_x}, n_h={n_h}, n_y={n_y}, {config['dtype']})")
+
+
+def _read_array(path, archive, info, header, key):
+    shape, dtype = header
+    if key == "config" and (dtype.kind != "U" or shape != ()):
+        raise ValueError(f"{path}: is not a model file (its config is not a JSON string)")
+    if key == "config" and dtype.itemsize > 4 * MAX_CONFIG_CHARS:
+        raise ValueError(f"{path}: is damaged (its config has {dtype.itemsize // 4} characters, "
+                         f"more than the {MAX_CONFIG_CHARS} allowed)")
+    with archive.open(info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def atomic_write(path, write):
@@ -175,14 +252,19 @@ def _plain(value):
 def _read_config(path, array):
     if array.dtype.kind != "U" or array.shape != ():
         raise ValueError(f"{path}: is not a model file (its config is not a JSON string)")
+    text = str(array[()])
+    depth = _depth(text)
+    if depth > MAX_CONFIG_DEPTH:
+        raise ValueError(f"{path}: is damaged (config: nested {depth} levels deep, more than "
+                         f"the {MAX_CONFIG_DEPTH} allowed)")
     try:
-        config = json.loads(str(array[()]))
-    except ValueError as e:
+        config = json.loads(text)
+    except (ValueError, RecursionError) as e:
         raise ValueError(f"{path}: is damaged (config: {e})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError(f"{path}: is not a {FORMAT} file")
     version = config.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"{path}: is damaged (format_version {version!r})")
     if version > FORMAT_VERSION:
         raise ValueError(f"{path}: was written by a newer backprop-compare ({config.get('version')}, file "
@@ -194,6 +276,17 @@ def _read_config(path, array):
             value = config.get(key)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{key} must be a whole number >= 1, got {value!r}")
+        if not isinstance(config.get("version", ""), str):
+            raise ValueError(f"version must be a string, got {config['version']!r}")
     except ValueError as e:
         raise ValueError(f"{path}: is damaged (config: {e})") from None
     return config
+
+
+def _depth(text):
+    """How deeply lists and dicts nest in JSON `text`, counted without parsing it (no recursion)."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", re.sub(r'"(?:[^"\\]|\\.)*"', "", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
