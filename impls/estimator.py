@@ -51,7 +51,8 @@ class ShallowNetClassifier(ClassifierMixin, BaseEstimator):
 
     Raises (from fit):
         ValueError: bad settings or data, or more than two classes.
-        impls.TrainingDiverged: the cost became NaN or infinite; it names the iteration.
+        impls.TrainingDiverged: training diverged (a NaN, infinite or astronomically large cost, or
+            overflowed parameters); it names the iteration.
     """
 
     def __init__(self, backend="numpy", n_hidden=4, activation="tanh", learning_rate=1.2,

@@ -233,7 +233,8 @@ def test_masked_arrays_are_refused_not_unmasked(backend_name, argument):
 def test_weights_that_overflow_are_a_value_error_without_a_warning(scale, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=re.escape(f"scale={scale!r} makes weights overflow to infinity in {dtype}")):
+        message = f"scale={scale!r} makes weights overflow to infinity in {dtype}"
+        with pytest.raises(ValueError, match=re.escape(message)):
             impls.init_params(2, 4, scale=scale, dtype=dtype)
 
 
@@ -266,9 +267,9 @@ def test_a_huge_learning_rate_is_reported_as_diverged(backend_name):
     b = make_backend(backend_name)
     X, Y = load_dataset("planar")
     # numpy's cost stays finite (1e298, see the CLI's test below); other backends' may overflow to inf
-    with pytest.raises(impls.TrainingDiverged, match=r"training diverged: the cost (rose to \d\.\d+e\+\d+, beyond what "
-                                                     r"probabilities in float64 can express|is inf|is nan).* at iteration "
-                                                     r"1000 with learning rate 1e\+300; try a smaller learning rate"):
+    match = (r"training diverged: the cost (rose to \d\.\d+e\+\d+, beyond what probabilities in float64 can "
+             r"express|is inf|is nan).* at iteration 1000 with learning rate 1e\+300; try a smaller learning rate")
+    with pytest.raises(impls.TrainingDiverged, match=match):
         b.train(impls.init_params(2, 4), X, Y, learning_rate=1e300, iterations=2000)
 
 
