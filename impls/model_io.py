@@ -147,7 +147,7 @@ def _members(path, archive):
 
 
 def _header(path, archive, info, key):
-    """(shape, dtype, offset of the data) from a member's .npy header, checked against the member's size."""
+    """(shape, dtype) from a member's .npy header, checked against the member's stored size."""
     try:
         with archive.open(info) as f:
             version = np.lib.format.read_magic(f)
