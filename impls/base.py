@@ -72,7 +72,7 @@ def run_memory(n_x, n_h, n_y, m, dtype):
 
 
 def machine_memory():
-    """Bytes this process can still have: Linux's MemAvailable (within a cgroup's limit), else all
+    """Bytes this process can still have: Linux's MemAvailable (at most a cgroup's limit), else all
     physical memory; None where the system does not say."""
     available = None
     try:
@@ -83,13 +83,13 @@ def machine_memory():
             available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (AttributeError, ValueError, OSError):
             pass
-    try:  # a container's own limit (cgroup v2), often far below the host's memory
-        with open("/sys/fs/cgroup/memory.max") as f, open("/sys/fs/cgroup/memory.current") as g:
+    try:  # a container's own limit (cgroup v2), often far below the host's memory; its memory.current
+        # counts reclaimable page cache too, so only the limit itself caps what is available
+        with open("/sys/fs/cgroup/memory.max") as f:
             limit = f.read().strip()
-            if limit.isdigit():
-                left = max(int(limit) - int(g.read()), 0)
-                available = left if available is None else min(available, left)
-    except (OSError, ValueError):
+        if limit.isdigit():
+            available = int(limit) if available is None else min(available, int(limit))
+    except OSError:
         pass
     return available
 
