@@ -202,7 +202,7 @@ def register(subparsers):
     p = subparsers.add_parser("demo", help="the lecture's warnings with numbers and a picture: "
                               + ", ".join(DEMOS))
     p.add_argument("demo", choices=DEMOS, help="zero-init, learning-rate or hidden-units")
-    p.add_argument("--backend", choices=impls.BACKENDS, default="numpy")
+    p.add_argument("--backend", choices=impls.BACKENDS, default="numpy", help="(default: numpy)")
     cli.add_model_args(p)
     for action in p._actions:  # each demo has its own number of iterations; --hidden, --lr may be varied
         if action.dest == "iterations":
