@@ -820,7 +820,8 @@ def cmd_bench(args):
     if args.json is not None:  # before minutes of work, not after them
         check_destination(args.json, (), f"--json {args.json}")
     if not args.no_plots:
-        check_folder(args.plots, ["bench_scaling.png"], [("--json", args.json)] if args.json else (), f"--plots {args.plots}")
+        check_folder(args.plots, ["bench_scaling.png"], [("--json", args.json)] if args.json else (),
+                     f"--plots {args.plots}")
     devices, device_notes = large_devices(names, args.device)
     notes += device_notes
     info = machine(names, devices)

@@ -231,7 +231,8 @@ def cmd_run(args):
     if args.json is not None:  # before the run, not after it
         check_destination(args.json, inputs, f"--json {args.json}")
     if not args.no_plots:
-        check_folder(args.plots, plots.NAMES, inputs + ([("--json", args.json)] if args.json else []), f"--plots {args.plots}")
+        check_folder(args.plots, plots.NAMES, inputs + ([("--json", args.json)] if args.json else []),
+                     f"--plots {args.plots}")
     X, Y, params = load_problem(args)
     print(f"Comparing {', '.join(names)} on {args.dataset} ({args.iterations} iterations)...", flush=True)
     with progress_bar(None, "comparing") as bar:

@@ -122,7 +122,8 @@ def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(
     assert main(["--backends", "numpy,jax", "--iterations", "1", "--no-plots"]) == 2
     assert 'pip install -c constraints.txt -e ".[jax]"' in capsys.readouterr().err
     assert main(["--iterations", "50", "--no-plots"]) == 0
-    assert 'skipped jax: not installed (pip install -c constraints.txt -e ".[jax]" in the clone)' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'skipped jax: not installed (pip install -c constraints.txt -e ".[jax]" in the clone)' in out
 
 
 def test_run_checks_where_it_will_write_before_the_run(tmp_path):

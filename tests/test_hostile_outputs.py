@@ -258,8 +258,9 @@ def test_no_install_hint_pulls_an_unpinned_torch(monkeypatch):
     with pytest.raises(impls.BackendNotInstalled) as e:
         impls.get_backend("torch")
     assert 'pip install -c constraints.txt -e ".[torch]"' in str(e.value)
-    texts = [p.read_text(encoding="utf-8") for folder in ("compare", "impls", "docs") for p in (ROOT / folder).rglob("*")
-             if p.suffix in (".py", ".md")] + [(ROOT / "README.md").read_text(encoding="utf-8")]
+    texts = [p.read_text(encoding="utf-8") for folder in ("compare", "impls", "docs")
+             for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md")]
+    texts.append((ROOT / "README.md").read_text(encoding="utf-8"))
     assert not any("install 'backprop-compare[" in t or "install backprop-compare[" in t for t in texts)
 
 
