@@ -782,7 +782,7 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
 
 def write_plot(sweep, settings, path):
     """The scaling sweep on log-log axes, over m and over n_h, one line per contender."""
-    from compare.plots import _pyplot
+    from compare.plots import _pyplot, save_figure
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -797,8 +797,7 @@ def write_plot(sweep, settings, path):
     fig.suptitle("Time per iteration of full-batch gradient descent (float64, n_x = 2)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, 110)
 
 
 def _progress(text):
@@ -810,15 +809,19 @@ def cmd_bench(args):
     from dataclasses import replace
 
     names = args.backends or impls.available_backends()
-    notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
+    notes = [f"skipped {n}: not installed ({impls.install_hint(n)})"
              for n in impls.BACKENDS if args.backends is None and n not in names]
     for name in names:
         impls.get_backend(name)  # a missing framework: one line, exit 2, before minutes of work
     settings = QUICK if args.quick else FULL
     if args.repeats:
         settings = replace(settings, repeats=args.repeats)
-    if args.json is not None and not args.json.parent.is_dir():
-        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    from impls.files import atomic_write, check_destination, check_folder
+    if args.json is not None:  # before minutes of work, not after them
+        check_destination(args.json, (), f"--json {args.json}")
+    if not args.no_plots:
+        check_folder(args.plots, ["bench_scaling.png"], [("--json", args.json)] if args.json else (),
+                     f"--plots {args.plots}")
     devices, device_notes = large_devices(names, args.device)
     notes += device_notes
     info = machine(names, devices)
@@ -886,7 +889,8 @@ def cmd_bench(args):
                   "memory": {**memory, "need_bytes": memory_need(settings.large)},
                   "sweep": {axis: {"values": settings.sweep[axis], "seconds": s} for axis, s in sweep.items()},
                   "diagnostics": diagnostics, "targets": checks, "bounds": why}
-        args.json.write_text(json.dumps(report, indent=1, allow_nan=False))
+        text = json.dumps(report, indent=1, allow_nan=False)
+        atomic_write(args.json, lambda f: f.write(text.encode()))
         print(f"Figures written to {args.json}")
     return 0
 

@@ -3,6 +3,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 import impls
+from compare import plots, terminal
 from compare.numerics import accuracy
 from impls.datasets import DATASETS, load_dataset
-from impls.model_io import atomic_write, check_destination
+from impls.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
@@ -58,11 +60,13 @@ def add_model_args(p):
     p.add_argument("--dataset", default="planar", metavar="NAME|CSV",
                    help=f"{', '.join(DATASETS)}, or a CSV file (header row, 0/1 label last) (default: planar)")
     p.add_argument("--hidden", type=positive_int, default=4, help="hidden units n_h (default: 4)")
-    p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh", help="hidden activation g1")
+    p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh",
+                   help="hidden activation g1 (default: tanh)")
     p.add_argument("--lr", type=positive_float, default=1.2, help="learning rate α (default: 1.2)")
     p.add_argument("--iterations", type=count, default=10000, help="gradient descent steps (default: 10000)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights (default: 0)")
-    p.add_argument("--dtype", choices=impls.DTYPES, default="float64")
+    p.add_argument("--dtype", choices=impls.DTYPES, default="float64",
+                   help="precision of the data and parameters (default: float64)")
     p.add_argument("--device", default=None, help="torch/jax device: cpu, cuda, gpu (default: cpu)")
 
 
@@ -77,8 +81,17 @@ def backend_list(text):
     return names
 
 
+def prog_name():
+    """The command as it was typed: `python -m compare`, or the installed `backprop-compare`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if spec is None and script.startswith("backprop-compare"):
+        return script.removesuffix(".exe")
+    return "python -m compare"
+
+
 def build_parser():
-    parser = Parser(prog="compare", description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
+    parser = Parser(prog=prog_name(), description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
                     "for a network with one hidden layer. Without a command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
@@ -96,7 +109,8 @@ def build_parser():
     run.add_argument("--no-plots", action="store_true", help="write no pictures")
     run.set_defaults(func=cmd_run)
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
-    train.add_argument("--backend", choices=impls.BACKENDS, default="numpy")
+    train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
+                       help="numpy: hand-written backprop, torch: autograd, jax: grad (default: numpy)")
     add_model_args(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
@@ -135,10 +149,10 @@ def progress_bar(total, desc):
 
 
 def cmd_train(args):
+    if args.save is not None:  # before the run, not after it
+        check_destination(args.save, [("--dataset", args.dataset)], f"--save {args.save}")
     backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
     X, Y, params = load_problem(args)
-    if args.save is not None:
-        check_destination(args.save)  # before the run, not after it
     print(f"Training the {backend.name} backend ({args.activation}, {args.dtype}) on {args.dataset}: "
           f"X {X.shape}, n_h={args.hidden}, learning rate {args.lr:g}, {args.iterations} iterations")
     with progress_bar(args.iterations, backend.name) as bar:
@@ -149,22 +163,23 @@ def cmd_train(args):
         result = backend.train(params, X, Y, learning_rate=args.lr, iterations=args.iterations,
                                record_every=args.print_every, callback=report)
         seconds = time.perf_counter() - start
-    print(f"Final cost: {result.final_cost:f}")
-    print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
-    print(f"Wall time: {seconds:.2f} s")
-    if args.save is not None:
+    if args.save is not None:  # first the file, then the printing, which may fail (a closed pipe)
         impls.save_model(args.save, result.params, {
             "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
             "dataset": args.dataset, "seed": args.seed, "learning_rate": args.lr,
             "iterations": args.iterations, "final_cost": result.final_cost})
+    print(f"Final cost: {result.final_cost:f}")
+    print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
+    print(f"Wall time: {seconds:.2f} s")
+    if args.save is not None:
         print(f"Model saved to {args.save}")
     return 0
 
 
 def cmd_predict(args):
-    params, config = impls.load_model(args.model)
     if args.out is not None:
-        check_destination(args.out)
+        check_destination(args.out, [("--model", args.model), ("--dataset", args.dataset)], f"--out {args.out}")
+    params, config = impls.load_model(args.model)
     name = args.backend or config["backend"]
     if args.backend is None and name not in impls.available_backends():
         print(f"{name}, which trained the model, is not installed; predicting with numpy")
@@ -211,16 +226,17 @@ def cmd_run(args):
     names, notes = args.backends, []
     if names is None:
         names = impls.available_backends()
-        notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
-                 for n in impls.BACKENDS if n not in names]
+        notes = [f"skipped {n}: not installed ({impls.install_hint(n)})" for n in impls.BACKENDS if n not in names]
     # --device is for torch and JAX; the numpy reference runs on the CPU beside them.
     backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
                                   device=None if n == "numpy" else args.device) for n in names]
+    inputs = [("--dataset", args.dataset)]
+    if args.json is not None:  # before the run, not after it
+        check_destination(args.json, inputs, f"--json {args.json}")
+    if not args.no_plots:
+        check_folder(args.plots, plots.NAMES, inputs + ([("--json", args.json)] if args.json else []),
+                     f"--plots {args.plots}")
     X, Y, params = load_problem(args)
-    if args.json is not None:
-        check_destination(args.json)  # before the run, not after it
-    if not args.no_plots and args.plots.exists() and not args.plots.is_dir():
-        raise ValueError(f"--plots {args.plots}: is a file, not a folder")
     print(f"Comparing {', '.join(names)} on {args.dataset} ({args.iterations} iterations)...", flush=True)
     with progress_bar(None, "comparing") as bar:
         def progress(done, total):
@@ -230,18 +246,37 @@ def cmd_run(args):
                                   checkpoint_every=args.checkpoint_every, steps=args.steps,
                                   dataset=args.dataset, progress=progress)
     report.notes += notes
-    print(report)
-    if args.json is not None:
-        args.json.write_text(json.dumps(report.to_dict(), indent=1, allow_nan=False))
-        print(f"Report written to {args.json}")
+    if args.json is not None:  # first the files, then the printing, which may fail (a closed pipe)
+        text = json.dumps(report.to_dict(), indent=1, allow_nan=False)
+        atomic_write(args.json, lambda f: f.write(text.encode()))
     if not args.no_plots:
         from compare.plots import write_plots
         paths = write_plots(report, backends, X, Y, args.plots)
+    print(report)
+    if args.json is not None:
+        print(f"Report written to {args.json}")
+    if not args.no_plots:
         print(f"Plots written to {args.plots}/: {', '.join(p.name for p in paths)}")
     return 0 if report.ok else 1
 
 
 def main(argv=None):
+    """The command line; returns the exit status. Ctrl-C: one line, 130; a closed pipe: quiet."""
+    with terminal.guarded() as out:
+        try:
+            status = _command(argv)
+        except KeyboardInterrupt:  # atomic writes have removed their temporary files
+            print("interrupted", file=sys.stderr)
+            return 130
+        out.flush()
+        problem = terminal.output_error(out)
+        if problem:
+            print(f"compare: error: {problem}", file=sys.stderr)
+            return status or 1
+    return status
+
+
+def _command(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")

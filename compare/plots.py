@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 
 STYLES = ["-", "--", ":", "-."]
+NAMES = ("decision_boundaries.png", "cost_curves.png", "trajectory_distance.png")  # what write_plots writes
 
 
 def _pyplot():
@@ -13,6 +14,17 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path, dpi):
+    """Write `fig` to the PNG `path` atomically (never half a picture, never over a special file) and close it."""
+    from impls.files import atomic_write
+
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+    finally:
+        _pyplot().close(fig)
+    return Path(path)
 
 
 def decision_boundaries(ax, predict, X, Y, title):
@@ -47,9 +59,7 @@ def write_plots(report, backends, X, Y, directory):
             decision_boundaries(ax, lambda P, b=b, params=params: b.predict(params, P), X, Y, f"{b.name}{accuracy}")
         fig.suptitle(f"Decision boundaries after {s['iterations']} iterations (n_h={s['n_h']}, {s['activation']})")
         fig.tight_layout()
-        paths.append(directory / "decision_boundaries.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, directory / "decision_boundaries.png", 110))
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, t in enumerate(report.trajectories):
@@ -58,9 +68,7 @@ def write_plots(report, backends, X, Y, directory):
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    paths.append(directory / "cost_curves.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, directory / "cost_curves.png", 110))
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     floor = np.finfo(s["dtype"]).eps / 4  # a distance of exactly 0 cannot sit on a log axis
@@ -77,7 +85,5 @@ def write_plots(report, backends, X, Y, directory):
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    paths.append(directory / "trajectory_distance.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, directory / "trajectory_distance.png", 110))
     return paths

@@ -17,7 +17,7 @@ __version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model f
 
 __all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
            "BackendNotInstalled", "ShallowNetClassifier", "TrainResult", "TrainingDiverged",
-           "available_backends", "get_backend", "init_params", "load_model", "save_model"]
+           "available_backends", "get_backend", "init_params", "install_hint", "load_model", "save_model"]
 
 # Loaded on first use, so that `import impls` stays light: the estimator imports scikit-learn.
 _LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.model_io",
@@ -40,6 +40,12 @@ BACKENDS = tuple(_REGISTRY)
 
 class BackendNotInstalled(ImportError):
     """The library a backend needs is not installed."""
+
+
+def install_hint(extra):
+    """The command that installs an extra as the README does: from the clone, with the pinned versions
+    (for torch the CPU build; the bare extra may pull a CUDA build of several GB)."""
+    return f'pip install -c constraints.txt -e ".[{extra}]" in the clone'
 
 
 def available_backends():
@@ -72,5 +78,5 @@ def get_backend(name, *, activation="tanh", dtype="float64", device=None):
         if e.name != lib:
             raise
         raise BackendNotInstalled(f"the {name} backend needs {lib}, which is not installed: "
-                                  f"pip install 'backprop-compare[{name}]'") from None
+                                  f"{install_hint(name)}") from None
     return getattr(mod, cls)(activation=activation, dtype=dtype, device=device)

@@ -4,13 +4,11 @@ A model file is a NumPy .npz archive holding four float arrays W1, b1, W2, b2 an
 `config`, the configuration as JSON. It is read with allow_pickle=False, so loading one never runs
 code; a pickle, or an archive with object arrays, is refused.
 """
-import contextlib
 import json
 import math
 import numbers
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -20,6 +18,7 @@ import numpy as np
 
 import impls
 from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_choice, check_memory, check_params, run_memory
+from impls.files import atomic_write, check_destination  # noqa: F401 (check_destination: for callers)
 
 FORMAT = "backprop-compare model"
 FORMAT_VERSION = 1
@@ -198,42 +197,6 @@ def _read_array(path, archive, info, header, key):
                          f"more than the {MAX_CONFIG_CHARS} allowed)")
     with archive.open(info) as f:
         return np.lib.format.read_array(f, allow_pickle=False)
-
-
-def atomic_write(path, write):
-    """Write a file through `write(binary_file)` into a temporary file beside it, then rename.
-
-    The rename is atomic: a reader, or a crash midway, sees the old file or the new one, never half.
-    """
-    path = check_destination(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); give it a new file's usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def check_destination(path):
-    """`path` as a Path if a file can be written there, else a ValueError saying why (checked before long work)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder")
-    if not path.parent.is_dir():
-        raise ValueError(f"{path}: folder {path.parent} does not exist")
-    return path
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _shape(params, key):

@@ -72,7 +72,7 @@ def test_missing_framework_is_a_usage_error_naming_the_extra(monkeypatch, capsys
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "impls.torch_backend", raising=False)
     assert main(["train", "--backend", "torch", "--iterations", "1"]) == 2
-    assert "pip install 'backprop-compare[torch]'" in capsys.readouterr().err
+    assert 'pip install -c constraints.txt -e ".[torch]"' in capsys.readouterr().err
 
 
 def test_console_script_is_installed():
@@ -120,9 +120,10 @@ def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(
     monkeypatch.setitem(sys.modules, "jax", None)
     monkeypatch.delitem(sys.modules, "impls.jax_backend", raising=False)
     assert main(["--backends", "numpy,jax", "--iterations", "1", "--no-plots"]) == 2
-    assert "pip install 'backprop-compare[jax]'" in capsys.readouterr().err
+    assert 'pip install -c constraints.txt -e ".[jax]"' in capsys.readouterr().err
     assert main(["--iterations", "50", "--no-plots"]) == 0
-    assert "skipped jax: not installed (pip install 'backprop-compare[jax]')" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'skipped jax: not installed (pip install -c constraints.txt -e ".[jax]" in the clone)' in out
 
 
 def test_run_checks_where_it_will_write_before_the_run(tmp_path):

@@ -342,7 +342,7 @@ def test_explain_runs_with_numpy_alone(monkeypatch, capsys):
     monkeypatch.setattr(impls, "available_backends", lambda: ["numpy"])
     assert main(["explain"]) == 0
     out = capsys.readouterr().out
-    assert "torch: not installed (pip install 'backprop-compare[torch]')" in out
+    assert 'torch: not installed (pip install -c constraints.txt -e ".[torch]" in the clone)' in out
     assert "Every difference is rounding" not in out
 
 

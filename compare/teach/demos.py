@@ -11,6 +11,7 @@ import numpy as np
 
 import impls
 from compare.numerics import accuracy
+from impls.files import check_folder
 
 DEMOS = ("zero-init", "learning-rate", "hidden-units")
 CLIP = 1e3  # the learning-rate picture shows costs up to this; a diverging run is drawn up to it, then ×
@@ -106,15 +107,12 @@ def hidden_units(backend, X, Y, *, sizes, learning_rate, iterations, seed):
 # --- pictures ---------------------------------------------------------------------------------------
 
 def _save(fig, directory, name):
-    from compare.plots import _pyplot
+    from compare.plots import save_figure
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
-    return path
+    return save_figure(fig, directory / name, 100)
 
 
 def plot_zero_init(runs, backend, X, Y, directory):
@@ -204,7 +202,7 @@ def register(subparsers):
     p = subparsers.add_parser("demo", help="the lecture's warnings with numbers and a picture: "
                               + ", ".join(DEMOS))
     p.add_argument("demo", choices=DEMOS, help="zero-init, learning-rate or hidden-units")
-    p.add_argument("--backend", choices=impls.BACKENDS, default="numpy")
+    p.add_argument("--backend", choices=impls.BACKENDS, default="numpy", help="(default: numpy)")
     cli.add_model_args(p)
     for action in p._actions:  # each demo has its own number of iterations; --hidden, --lr may be varied
         if action.dest == "iterations":
@@ -234,6 +232,7 @@ def cmd_demo(args):
     args.iterations = DEFAULTS[args.demo]["iterations"] if args.iterations is None else args.iterations
     args.hidden = 4 if args.hidden is None else args.hidden
     args.lr = 1.2 if args.lr is None else args.lr
+    check_folder(args.plots, [f"demo-{args.demo}.png"], [("--dataset", args.dataset)], f"--plots {args.plots}")
     backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
     X, Y, params = cli.load_problem(args)
     print(f"demo {args.demo}: {backend.name} backend, {args.activation}, {args.dtype}, data {args.dataset} X {X.shape}, "

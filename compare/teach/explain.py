@@ -276,7 +276,7 @@ def default_backends(activation, dtype, device=None):
         if name in impls.available_backends():
             backends[name] = impls.get_backend(name, activation=activation, dtype=dtype, device=device)
         else:
-            missing[name] = f"not installed (pip install 'backprop-compare[{name}]'), so its column is empty"
+            missing[name] = f"not installed ({impls.install_hint(name)}), so its column is empty"
     return backends, missing
 
 
