@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import impls
-from compare import bench
+from compare.bench import measure, references, report, workloads
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
 from conftest import make_backend, random_problem
@@ -28,18 +28,18 @@ def _step_error(got, reference, start):
 def test_plain_loop_takes_the_numpy_backends_steps(dtype):
     X, Y, params = random_problem(3, 5, 1, 40, seed=3, dtype=dtype)
     reference = make_backend("numpy", dtype=dtype).train(params, X, Y, learning_rate=0.5, iterations=10).params
-    plain = bench.plain_numpy_loop(params, X, Y, 0.5, 10)
+    plain = references.plain_numpy_loop(params, X, Y, 0.5, 10)
     assert all(plain[k].dtype == dtype and plain[k].shape == params[k].shape for k in PARAM_NAMES)
     assert _step_error(plain, reference, params) < STEP_RTOL[dtype]
     # the measure separates: a learning rate off by one part in 1e4 is far outside it
-    assert _step_error(bench.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
+    assert _step_error(references.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
 
 
 @pytest.mark.parametrize("n_y", [1, 2])
 def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
     X, Y, params = random_problem(3, 5, n_y, 40, seed=4)
     reference = make_backend("numpy").train(params, X, Y, learning_rate=0.5, iterations=10).params
-    loop = bench.SklearnLoop(params, X, Y, 0.5)
+    loop = references.SklearnLoop(params, X, Y, 0.5)
     got = loop.run(10)
     assert loop.mlp.n_iter_ == 10 and loop.mlp.out_activation_ == "logistic"
     assert {k: v.shape for k, v in got.items()} == {k: v.shape for k, v in params.items()}
@@ -56,7 +56,7 @@ def test_floor_is_the_gradients_two_big_products(framework, dtype):
     X, Y, params = random_problem(6, 5, 1, 30, seed=5, dtype=dtype)
     numpy_backend = make_backend("numpy", dtype=dtype)
     dZ1 = numpy_backend.intermediates(params, X, Y)["dZ1"]
-    prepare, products = bench.floor_products(framework)
+    prepare, products = references.floor_products(framework)
     W1X, dZ1XT = (np.asarray(a) for a in products(*prepare(params["W1"], X, dZ1)))
     assert W1X.dtype == dtype and dZ1XT.dtype == dtype
     # F1 without its bias, and B5 without its 1/m
@@ -85,17 +85,17 @@ def test_memory_probe_sees_each_frameworks_allocations(framework):
         open("/proc/self/clear_refs", "w").close()
     except OSError:
         pytest.skip("needs Linux's /proc/self/clear_refs")
-    measured = bench.peak_memory_mb(_allocate(framework, 64))
+    measured = measure.peak_memory_mb(_allocate(framework, 64))
     assert 60 < measured < 80, measured  # 64 MB, plus what the interpreter and allocator add around it
-    assert bench.peak_memory_mb(lambda: None) < 4
+    assert measure.peak_memory_mb(lambda: None) < 4
 
 
 def test_tracemalloc_cross_check_sees_numpy():
-    assert 63 < bench.traced_peak_mb(_allocate("numpy", 64)) < 66
+    assert 63 < measure.traced_peak_mb(_allocate("numpy", 64)) < 66
 
 
 def test_memory_need_counts_data_params_and_one_set_of_activations():
-    need = bench.memory_need({"m": 10, "n_x": 3, "n_h": 4, "dtype": "float32"})
+    need = workloads.memory_need({"m": 10, "n_x": 3, "n_h": 4, "dtype": "float32"})
     assert need["data"] == (3 + 1) * 10 * 4                  # X and Y
     assert need["params"] == (4 * 3 + 4 + 4 + 1) * 4         # W1, b1, W2, b2
     assert need["activations"] == (4 + 4 + 1 + 1) * 10 * 4   # Z1, A1, Z2, A2
@@ -103,7 +103,7 @@ def test_memory_need_counts_data_params_and_one_set_of_activations():
 
 
 def test_targets_are_judged_on_this_runs_ratios():
-    def rounds(*values):  # (median, every round's value), as bench.interleaved returns them
+    def rounds(*values):  # (median, every round's value), as measure.interleaved returns them
         return (float(np.median(values)), list(values))
 
     # ratios are the median of each round's ratio: 11/10, 9/10 and 12/10 give 1.1, as the load drifts
@@ -112,7 +112,7 @@ def test_targets_are_judged_on_this_runs_ratios():
     large = {("floor", "numpy"): rounds(1.0), ("numpy", "compute"): rounds(1.15),
              ("floor", "jax"): rounds(2.0), ("jax", "compute"): rounds(2.4)}
     memory = {"numpy": {"need_ratio": 1.4}, "jax": {"need_ratio": None}}
-    got = {t["what"]: (t["value"], t["met"]) for t in bench.targets(["numpy", "jax"], small, large, memory)}
+    got = {t["what"]: (t["value"], t["met"]) for t in report.targets(["numpy", "jax"], small, large, memory)}
     assert got == {
         "jax steady state ≤ 0.15× plain loop": (pytest.approx(0.16), False),
         "numpy steady state ≤ 1.1× plain loop": (pytest.approx(1.1), True),
@@ -160,16 +160,16 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
         for figure in ("gradients()", "gradient compute", "one iteration"):
             assert f"{name} {figure}" in text
         assert f"floor ({name})" in text
-    report = json.loads((tmp_path / "bench.json").read_text())
-    assert set(report) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
-    assert len(report["targets"]) == sum(n in bench.SMALL_TARGETS for n in names) + 3 * len(names)
-    assert all(isinstance(t["met"], bool) for t in report["targets"])
-    assert all(report["memory"][n]["working_mb"] > 0 for n in ("plain loop", "sklearn", *names))
-    assert len(report["sweep"]["m"]["seconds"]["plain loop"]) == len(bench.QUICK.sweep["m"])
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert set(figures) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
+    assert len(figures["targets"]) == sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names)
+    assert all(isinstance(t["met"], bool) for t in figures["targets"])
+    assert all(figures["memory"][n]["working_mb"] > 0 for n in ("plain loop", "sklearn", *names))
+    assert len(figures["sweep"]["m"]["seconds"]["plain loop"]) == len(workloads.QUICK.sweep["m"])
     assert (tmp_path / "plots" / "bench_scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    met = sum(t["met"] for t in report["targets"])
-    assert f"{met} of {len(report['targets'])} met" in text
-    assert len(report["bounds"]) == len(report["targets"]) - met  # every miss says what bounds it
+    met = sum(t["met"] for t in figures["targets"])
+    assert f"{met} of {len(figures['targets'])} met" in text
+    assert len(figures["bounds"]) == len(figures["targets"]) - met  # every miss says what bounds it
 
 
 @pytest.mark.parametrize("args, message", [

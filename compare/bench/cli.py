@@ -1,0 +1,144 @@
+"""`python -m compare bench`: the command, its flags, and the order of its sections."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import impls
+from compare.bench.diagnostics import bounds, torch_ops_per_step, xla_kernel_us, xla_ops_per_step
+from compare.bench.references import REFERENCES
+from compare.bench.report import (_r, _table, large_section, machine, memory_figures, memory_section,
+                                  small_section, sweep_section, targets, write_plot)
+from compare.bench.workloads import FULL, QUICK, SMALL, bench_large, bench_small, bench_sweep, memory_need, run_child
+
+
+def large_devices(names, device):
+    """({backend: device} for the large workload, notes); the rest runs on the CPU.
+
+    Raises:
+        ValueError: a GPU was asked for and no selected backend finds one.
+    """
+    if device in (None, "cpu"):
+        return {}, []
+    devices, reasons = {}, []
+    for name in names:
+        if name == "numpy":
+            continue
+        try:
+            impls.get_backend(name, device=device)
+            devices[name] = device
+        except ValueError as e:
+            reasons.append(f"{name}: {e}")
+    if not devices:
+        raise ValueError(f"--device {device}: " + ("; ".join(reasons) or "only torch and jax run on a GPU"))
+    return devices, [f"{r}; it runs the large workload on the CPU" for r in reasons]
+
+
+def _progress(text):
+    if sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)
+
+
+def cmd_bench(args):
+    from dataclasses import replace
+
+    names = args.backends or impls.available_backends()
+    notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
+             for n in impls.BACKENDS if args.backends is None and n not in names]
+    for name in names:
+        impls.get_backend(name)  # a missing framework: one line, exit 2, before minutes of work
+    settings = QUICK if args.quick else FULL
+    if args.repeats:
+        settings = replace(settings, repeats=args.repeats)
+    if args.json is not None and not args.json.parent.is_dir():
+        raise ValueError(f"--json {args.json}: folder {args.json.parent} does not exist")
+    devices, device_notes = large_devices(names, args.device)
+    notes += device_notes
+    info = machine(names, devices)
+    load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
+    quick = " --quick (tiny workloads: checks the bench, not the speed)" if args.quick else ""
+    print(f"backprop-compare bench{quick}: {', '.join(names)} against the plain NumPy loop, scikit-learn "
+          "and the GEMM floor")
+    print(f"  machine: {info['cpu']}, {info['cores']} cores, {info['system']}; python {info['python']}")
+    print("  " + "; ".join(f"{k} {info[k]}" for k in ("numpy", "blas", "torch", "jax", "sklearn", "gpu") if k in info))
+    print("  every ratio is between figures of this run; absolute times on a shared machine are noise", flush=True)
+
+    _progress("timing the small workload...")
+    small = bench_small(names, settings)
+    _progress("cold runs and memory, one fresh process per contender...")
+    children = {name: run_child(name, devices.get(name, "cpu"), args.quick) for name in REFERENCES + tuple(names)}
+    notes += [f"{name}: its fresh process failed, {c['error']}" for name, c in children.items() if "error" in c]
+    print()
+    print("\n".join(small_section(small, children, settings)), flush=True)
+
+    _progress("timing the large workload...")
+    large = bench_large(names, devices, settings)
+    memory = memory_figures(children, settings.large)
+    print()
+    print("\n".join(large_section(large, names, devices, settings)))
+    print()
+    print("\n".join(memory_section(memory, settings.large)), flush=True)
+
+    _progress("timing the scaling sweep...")
+    sweep = bench_sweep(names, settings)
+    plot = None if args.no_plots else args.plots / "bench_scaling.png"
+    if plot is not None:
+        write_plot(sweep, settings, plot)
+    print()
+    print("\n".join(sweep_section(sweep, settings, plot)))
+
+    diagnostics = {}
+    if "torch" in names:
+        diagnostics["torch_ops"] = torch_ops_per_step()
+    if "jax" in names:
+        diagnostics["xla_ops"] = xla_ops_per_step()
+        diagnostics["xla_kernel_us"] = xla_kernel_us()
+    checks = targets(names, small, large, memory)
+    missed = [c for c in checks if not c["met"]]
+    rows = [[c["group"], c["what"], _r(c["value"]), "met" if c["met"] else "MISSED"] for c in checks]
+    print()
+    print("Targets (ratios from this run)" + ("; --quick: tiny workloads, no verdict on the speed" if args.quick else ""))
+    print("\n".join(_table(rows)))
+    print(f"  {len(checks) - len(missed)} of {len(checks)} met")
+    why = bounds(missed, small, large, memory, sweep, settings, diagnostics)
+    if why:
+        print()
+        print("What bounds the missed targets (measured in this run" + (", at --quick's sizes)" if args.quick else ")"))
+        for line in why:
+            print(f"  {line}")
+    load += [os.getloadavg()[0]] if load else []
+    if load:
+        notes.append(f"load average {load[0]:.2f} at the start, {load[1]:.2f} at the end ({info['cores']} cores)")
+    for note in notes:
+        print(f"note: {note}")
+    if args.json is not None:
+        report = {"machine": info, "settings": {**vars(settings), "small": SMALL}, "notes": notes,
+                  "devices": devices or {"all": "cpu"},
+                  "small": {k: {"median_s": v[0], "rounds_s": v[1], **children.get(k, {})} for k, v in small.items()},
+                  "large": {f"{a} {b}": {"median_s": v[0], "rounds_s": v[1]} for (a, b), v in large.items()},
+                  "memory": {**memory, "need_bytes": memory_need(settings.large)},
+                  "sweep": {axis: {"values": settings.sweep[axis], "seconds": s} for axis, s in sweep.items()},
+                  "diagnostics": diagnostics, "targets": checks, "bounds": why}
+        args.json.write_text(json.dumps(report, indent=1, allow_nan=False))
+        print(f"Figures written to {args.json}")
+    return 0
+
+
+def register(subparsers):
+    from compare.cli import backend_list, positive_int
+
+    p = subparsers.add_parser("bench", help="time and memory of every backend against the GEMM floor, the plain "
+                              "NumPy loop and scikit-learn, as ratios measured in one run (a few minutes)")
+    p.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
+                   help="comma-separated (default: every installed backend)")
+    p.add_argument("--device", default=None,
+                   help="where torch and jax run the large workload: cpu, cuda, cuda:N, gpu (default: cpu)")
+    p.add_argument("--repeats", type=positive_int, default=None, metavar="N",
+                   help=f"interleaved rounds per figure (default: {FULL.repeats}; --quick: {QUICK.repeats})")
+    p.add_argument("--quick", action="store_true", help="tiny workloads, seconds: checks the bench, not the speed")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write every figure as JSON")
+    p.add_argument("--plots", type=Path, default=Path("compare-plots"), metavar="DIR",
+                   help="folder for the scaling plot, bench_scaling.png (default: ./compare-plots, beside "
+                   "the comparison's pictures)")
+    p.add_argument("--no-plots", action="store_true", help="write no picture")
+    p.set_defaults(func=cmd_bench)
