@@ -4,7 +4,7 @@ import numpy as np
 
 import impls
 from compare.bench.measure import _clock, interleaved, one_thread
-from compare.bench.report import MEMORY_TARGET, _n, _r
+from compare.bench.report import MEMORY_TARGET, _n, _r, busy_figures
 from compare.bench.workloads import SMALL, memory_need
 
 
@@ -81,7 +81,7 @@ def xla_ops_per_step():
     return len(ops) or None
 
 
-def bounds(missed, small, large, memory, sweep, settings, diagnostics):
+def bounds(missed, small, large, memory, sweep, settings, diagnostics, busy=None):
     """For each missed target, what bounds it, from this run's measurements: lines of text."""
     t = {k: v[0] for k, v in small.items()}
     big = {k: v[0] for k, v in large.items()}
@@ -123,6 +123,14 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics):
                 line += (f"; of those, B4's W2ᵀ·dZ2, a product over n_y = 1, takes "
                          f"{_n(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms "
                          "by broadcasting")
+        elif group == "busy":
+            from impls.torch_backend import ONE_THREAD_BELOW
+
+            slowdown, _ = busy_figures(busy)
+            line = (f"torch, busy machine: {_n(busy[('torch', 'idle')][0])} s idle, {_n(busy[('torch', 'busy')][0])} s "
+                    f"busy ({_r(slowdown['torch'])}×), numpy {_r(slowdown['numpy'])}×; torch runs the course's run on "
+                    f"one thread below {ONE_THREAD_BELOW} numbers per array, so what remains is its time on the "
+                    "one core it shares with a busy process, against numpy's")
         else:
             f = memory[name]
             if f["working_mb"] is None:

@@ -7,12 +7,13 @@ import numpy as np
 import impls
 from compare.bench.measure import round_ratio
 from compare.bench.references import REFERENCES
-from compare.bench.workloads import SMALL, memory_need
+from compare.bench.workloads import BUSY, DATA_PARALLEL, SMALL, memory_need
 
 # (backend, limit): steady state per iteration of the course's run, as a ratio to the plain loop
 SMALL_TARGETS = {"jax": 0.15, "numpy": 1.1, "torch": 3.0}
 LARGE_TIME_TARGET = 1.15    # gradient compute / the framework's two-GEMM floor
 MEMORY_TARGET = 1.5         # peak / (data + params + one set of activations Z1, A1, Z2, A2)
+BUSY_TARGET = 2.0           # torch's slowdown / numpy's when every core is busy (issue 9 item 17)
 
 
 def _cpu_name():
@@ -61,7 +62,10 @@ def _n(x, unit=1.0):
 
 
 def _r(x):
-    return "-" if x is None else f"{x:.2f}"
+    """A ratio: two decimals, or two significant digits below 0.1, so that none reads as 0.00."""
+    if x is None:
+        return "-"
+    return f"{x:.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:.2g}"
 
 
 def _table(rows, indent="  "):
@@ -161,7 +165,52 @@ def sweep_section(sweep, settings, plot_path):
     return lines
 
 
-def targets(names, small, large, memory):
+def busy_figures(busy):
+    """{name: slowdown busy / idle} and torch's slowdown / numpy's, from bench_busy's medians."""
+    slowdown = {n: _ratio(busy[(n, "busy")][0], busy[(n, "idle")][0]) for n in BUSY}
+    return slowdown, _ratio(slowdown["torch"], slowdown["numpy"])
+
+
+def busy_section(busy, settings, cores, quick):
+    slowdown, ratio = busy_figures(busy)
+    rows = [["", "idle s", "busy s", "slowdown"]]
+    for name in BUSY:
+        rows.append([name, _n(busy[(name, "idle")][0]), _n(busy[(name, "busy")][0]), _r(slowdown[name])])
+    verdict = "" if quick else ("  ✓" if ratio is not None and ratio <= BUSY_TARGET else "  ✗")
+    return [f"Busy machine: the course's run ({settings.busy_iterations} iterations), each backend on its own "
+            f"threads, idle and with {cores} processes spinning on the {cores} cores (started and ended by the bench)",
+            f"  median of {settings.busy_repeats} interleaved rounds; \"idle\" is whatever else the machine runs",
+            *_table(rows),
+            f"  torch's slowdown / numpy's: {_r(ratio)} (target ≤ {BUSY_TARGET:g}){verdict}"]
+
+
+def workers_section(steps, workers, cores, L):
+    """Time per step of each data-parallel backend per worker count, × its single-process twin."""
+    rows = [["", "single process", *(f"{n} worker{'s' if n > 1 else ''}" for n in workers)]]
+    errors = []
+    for (name, n), f in steps.items():
+        if "error" in f:
+            errors.append(f"{name}" + (f", {n} workers" if n else "") + f": {f['error']}")
+    for name in dict.fromkeys(name for name, n in steps if n):
+        twin = steps[(DATA_PARALLEL[name], 0)].get("step_s")
+        cells = []
+        for n in workers:
+            t = steps[(name, n)].get("step_s")
+            cells.append("-" if t is None else f"{_n(t, 1e3)} ms (× {_r(_ratio(t, twin))})")
+        rows.append([f"{name} (× {DATA_PARALLEL[name]})", f"{_n(twin, 1e3)} ms", *cells])
+    more = [n for n in workers if n > cores]
+    return [f"Data parallel: time per training step on the large workload (m={L['m']}, n_x={L['n_x']}, "
+            f"n_h={L['n_h']}, {L['dtype']}), × the single-process backend; this machine has {cores} cores",
+            "  a step: (t(n2) − t(n1)) / (n2 − n1) of two train() calls in a fresh process, so the workers' start is"
+            " not in it",
+            *_table(rows),
+            ("  " + (f"{', '.join(map(str, more))} workers share {cores} cores: more workers cannot be faster here; "
+                     if more else "") + "a ratio above 1 is the cost of splitting the data and all-reducing the "
+             "gradients, one process per worker"),
+            *(f"  not measured: {e}" for e in errors)]
+
+
+def targets(names, small, large, memory, busy=None):
     """Every target of the issue with its value in this run: [{group, backend, what, value, limit, met}]."""
     out = []
 
@@ -180,6 +229,9 @@ def targets(names, small, large, memory):
             round_ratio(large, (name, "compute"), ("floor", name)), LARGE_TIME_TARGET)
     for name in names:
         add("memory", name, f"{name} peak ≤ {MEMORY_TARGET:g}× need", memory[name]["need_ratio"], MEMORY_TARGET)
+    if busy is not None:
+        add("busy", "torch", f"torch slowdown ≤ {BUSY_TARGET:g}× numpy's, cores busy", busy_figures(busy)[1],
+            BUSY_TARGET)
     return out
 
 

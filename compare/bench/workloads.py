@@ -2,9 +2,12 @@
 and the fresh process that times a cold run and measures memory."""
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +30,20 @@ class Settings:
     sweep: dict               # axis -> values: m at n_h=4, n_h at m=400, n_x=2, float64
     sweep_repeats: int
     sweep_block_s: float
+    busy_iterations: int      # the course's run, scaled down, idle and with every core busy
+    busy_repeats: int
+    worker_steps: tuple       # (n1, n2): a step of a data-parallel backend is (t(n2) − t(n1)) / (n2 − n1)
+    worker_repeats: int
 
 
 FULL = Settings(7, 0.2, SMALL["iterations"], LARGE,
-                {"m": [25, 100, 400, 1600, 6400, 25600], "n_h": [4, 16, 64, 256, 1024]}, 3, 0.05)
+                {"m": [25, 100, 400, 1600, 6400, 25600], "n_h": [4, 16, 64, 256, 1024]}, 3, 0.05,
+                2000, 3, (2, 8), 3)
 QUICK = Settings(2, 0.005, 200, {**LARGE, "m": 600, "n_x": 40, "n_h": 24},
-                 {"m": [25, 100], "n_h": [4, 8]}, 1, 0.005)
+                 {"m": [25, 100], "n_h": [4, 8]}, 1, 0.005, 100, 1, (2, 12), 1)
+BUSY = ("numpy", "torch")   # timed idle and busy: torch's slowdown against numpy's (issue 9 item 17)
+# each data-parallel backend and the single-process backend it is timed against
+DATA_PARALLEL = {"torch-ddp": "torch", "jax-sharded": "jax"}
 
 
 def random_problem(n_x, n_h, m, dtype, seed=0):
@@ -131,6 +142,79 @@ def bench_sweep(names, settings):
     return out
 
 
+@contextmanager
+def busy_cores(n):
+    """`n` processes spinning `while True: pass` for the length of the block; ended afterwards, also on
+    Ctrl-C or an error, so that none outlives the bench."""
+    procs = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        time.sleep(0.5)  # until they hold their cores
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+
+def bench_busy(settings, cores):
+    """The course's run, numpy and torch, with the cores idle and then with `cores` busy processes.
+
+    Returns:
+        {(name, "idle" | "busy"): (median seconds per run of busy_iterations, rounds)}.
+    """
+    from impls.datasets import planar
+
+    X, Y = planar()
+    params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
+    runs = {name: trainer(name, X, Y, params, SMALL["learning_rate"]) for name in BUSY}  # their own threads
+    for run in runs.values():
+        run(10)  # warm-up
+    measures = {name: (lambda run=run: _clock(run, settings.busy_iterations)) for name, run in runs.items()}
+    idle = interleaved(measures, settings.busy_repeats)
+    with busy_cores(cores):
+        busy = interleaved(measures, settings.busy_repeats)
+    return {**{(n, "idle"): v for n, v in idle.items()}, **{(n, "busy"): v for n, v in busy.items()}}
+
+
+def _step_child(name, workers, quick):
+    """In a fresh process: seconds per training step of `name` on the large workload, with `workers`
+    (0: a single-process backend, asked without it), and the fixed cost of one train() call."""
+    settings = QUICK if quick else FULL
+    L = settings.large
+    X, Y, params = random_problem(L["n_x"], L["n_h"], L["m"], L["dtype"])
+    backend = impls.get_backend(name, dtype=L["dtype"], **({"workers": workers} if workers else {}))
+
+    def run(n):
+        return _clock(lambda: backend.train(params, X, Y, learning_rate=L["learning_rate"], iterations=n))
+
+    run(1)  # warm-up: compilation, the workers' first start
+    n1, n2 = settings.worker_steps
+    rounds = [(run(n1), run(n2)) for _ in range(settings.worker_repeats)]
+    step = statistics.median((t2 - t1) / (n2 - n1) for t1, t2 in rounds)
+    if step <= 0:  # noise larger than n2 − n1 steps: the longer call's average, an upper bound
+        step = statistics.median(t2 for _, t2 in rounds) / n2
+    call = max(0.0, statistics.median(t1 for t1, _ in rounds) - n1 * step)
+    print(json.dumps({"step_s": step, "call_s": call}))
+
+
+def bench_workers(names, workers, quick):
+    """Time per step of each data-parallel backend in `names` over `workers`, and of its single-process
+    twin, each in a fresh process (JAX's CPU devices are fixed when it starts).
+
+    Returns:
+        {(name, workers or 0): {"step_s", "call_s"} or {"error"}}.
+    """
+    out = {}
+    for name in names:
+        out[(DATA_PARALLEL[name], 0)] = run_child(DATA_PARALLEL[name], "cpu", quick, workers=0)
+        for n in workers:
+            out[(name, n)] = run_child(name, "cpu", quick, workers=n)
+    return out
+
+
 def _child(name, device, quick):
     """In a fresh process: the course's whole run from a cold start, then the large workload's memory."""
     settings = QUICK if quick else FULL
@@ -171,11 +255,17 @@ def _child(name, device, quick):
     print(json.dumps(out))
 
 
-def run_child(name, device, quick):
-    """_child in a fresh interpreter; returns its figures, or {"error": ...}."""
+def run_child(name, device, quick, workers=None):
+    """_child in a fresh interpreter (with `workers`, not None: _step_child); returns its figures, or
+    {"error": ...}."""
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "compare.bench", "--child", name, "--device", str(device)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+        # JAX takes its CPU device count from XLA_FLAGS once, when it starts: set here, for the child alone
+        flags = re.sub(r"--xla_force_host_platform_device_count=\S*", "", env.get("XLA_FLAGS", ""))
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={max(workers, 1)}".strip()
     try:
         proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env,
                               timeout=900)
