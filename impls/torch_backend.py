@@ -1,7 +1,41 @@
 """PyTorch: the same forward pass; every gradient comes from torch.autograd, none is written by hand."""
+import functools
+from contextlib import contextmanager
+
 import torch
 
 from impls.base import Backend
+
+# Below this many numbers in the problem's largest (rows, m) array, no op has work worth a second
+# thread: torch splits its elementwise ops only above 32768 numbers (at::internal::GRAIN_SIZE), and the
+# second thread of a product or a sum this small waits for a core longer than the work takes. Measured
+# on 2 cores taken by other processes, time per training step on 2 threads against 1: n_h×m = 4×400
+# (the course's run) 29× slower, 4×4000 16×, 16×4000 5.5×, 64×16000 2.1×. `bench` reports the result.
+ONE_THREAD_BELOW = 32768
+
+
+@contextmanager
+def threads_for(numbers):
+    """torch on one intra-op thread while a problem of `numbers` per array is too small to share;
+    the caller's torch.get_num_threads() restored afterwards, also on an exception."""
+    threads = torch.get_num_threads()
+    if threads == 1 or numbers >= ONE_THREAD_BELOW:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def sized_threads(method):
+    """method(self, p, X, ...) run under threads_for its problem's size."""
+    @functools.wraps(method)
+    def run(self, p, X, *rest):
+        with threads_for(max(X.shape[0], p["W1"].shape[0], p["W2"].shape[0]) * X.shape[1]):
+            return method(self, p, X, *rest)
+    return run
 
 
 def cross_entropy(Z2, Y):
@@ -53,6 +87,7 @@ class TorchBackend(Backend):
     def _numpy(self, a):
         return a.detach().cpu().numpy()
 
+    @sized_threads
     def _forward(self, p, X):
         Z1 = torch.addmm(p["b1"], p["W1"], X)                       # F1  b1 + W1 X, in one op
         A1 = self.g1(Z1)                                            # F2
@@ -60,14 +95,17 @@ class TorchBackend(Backend):
         A2 = torch.sigmoid(Z2)                                      # F4
         return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
+    @sized_threads
     def _cost(self, p, X, Y):
         return cross_entropy(self._forward(p, X)["Z2"], Y)
 
+    @sized_threads
     def _gradients(self, p, X, Y):
         p = {k: w.detach().requires_grad_() for k, w in p.items()}
         grads = torch.autograd.grad(self._cost(p, X, Y), list(p.values()))
         return {"d" + k: dw for k, dw in zip(p, grads)}
 
+    @sized_threads
     def _intermediates(self, p, X, Y):
         # Autograd's own gradients at the graph's inner nodes, scaled by m to the course's dZ = m·∂J/∂Z.
         p = {k: w.detach().requires_grad_() for k, w in p.items()}
@@ -77,6 +115,7 @@ class TorchBackend(Backend):
         m = X.shape[1]
         return {"dZ2": m * dZ2, "dA1": m * dA1, "dZ1": m * dZ1}
 
+    @sized_threads
     def _train(self, p, X, Y, learning_rate, n):
         p = {k: w.detach().clone().requires_grad_() for k, w in p.items()}  # clone: never update the caller's arrays
         params = list(p.values())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import impls
-from compare import bench
+from compare.bench import measure, references, report, workloads
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
 from conftest import make_backend, random_problem
@@ -28,18 +28,18 @@ def _step_error(got, reference, start):
 def test_plain_loop_takes_the_numpy_backends_steps(dtype):
     X, Y, params = random_problem(3, 5, 1, 40, seed=3, dtype=dtype)
     reference = make_backend("numpy", dtype=dtype).train(params, X, Y, learning_rate=0.5, iterations=10).params
-    plain = bench.plain_numpy_loop(params, X, Y, 0.5, 10)
+    plain = references.plain_numpy_loop(params, X, Y, 0.5, 10)
     assert all(plain[k].dtype == dtype and plain[k].shape == params[k].shape for k in PARAM_NAMES)
     assert _step_error(plain, reference, params) < STEP_RTOL[dtype]
     # the measure separates: a learning rate off by one part in 1e4 is far outside it
-    assert _step_error(bench.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
+    assert _step_error(references.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
 
 
 @pytest.mark.parametrize("n_y", [1, 2])
 def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
     X, Y, params = random_problem(3, 5, n_y, 40, seed=4)
     reference = make_backend("numpy").train(params, X, Y, learning_rate=0.5, iterations=10).params
-    loop = bench.SklearnLoop(params, X, Y, 0.5)
+    loop = references.SklearnLoop(params, X, Y, 0.5)
     got = loop.run(10)
     assert loop.mlp.n_iter_ == 10 and loop.mlp.out_activation_ == "logistic"
     assert {k: v.shape for k, v in got.items()} == {k: v.shape for k, v in params.items()}
@@ -56,7 +56,7 @@ def test_floor_is_the_gradients_two_big_products(framework, dtype):
     X, Y, params = random_problem(6, 5, 1, 30, seed=5, dtype=dtype)
     numpy_backend = make_backend("numpy", dtype=dtype)
     dZ1 = numpy_backend.intermediates(params, X, Y)["dZ1"]
-    prepare, products = bench.floor_products(framework)
+    prepare, products = references.floor_products(framework)
     W1X, dZ1XT = (np.asarray(a) for a in products(*prepare(params["W1"], X, dZ1)))
     assert W1X.dtype == dtype and dZ1XT.dtype == dtype
     # F1 without its bias, and B5 without its 1/m
@@ -85,17 +85,17 @@ def test_memory_probe_sees_each_frameworks_allocations(framework):
         open("/proc/self/clear_refs", "w").close()
     except OSError:
         pytest.skip("needs Linux's /proc/self/clear_refs")
-    measured = bench.peak_memory_mb(_allocate(framework, 64))
+    measured = measure.peak_memory_mb(_allocate(framework, 64))
     assert 60 < measured < 80, measured  # 64 MB, plus what the interpreter and allocator add around it
-    assert bench.peak_memory_mb(lambda: None) < 4
+    assert measure.peak_memory_mb(lambda: None) < 4
 
 
 def test_tracemalloc_cross_check_sees_numpy():
-    assert 63 < bench.traced_peak_mb(_allocate("numpy", 64)) < 66
+    assert 63 < measure.traced_peak_mb(_allocate("numpy", 64)) < 66
 
 
 def test_memory_need_counts_data_params_and_one_set_of_activations():
-    need = bench.memory_need({"m": 10, "n_x": 3, "n_h": 4, "dtype": "float32"})
+    need = workloads.memory_need({"m": 10, "n_x": 3, "n_h": 4, "dtype": "float32"})
     assert need["data"] == (3 + 1) * 10 * 4                  # X and Y
     assert need["params"] == (4 * 3 + 4 + 4 + 1) * 4         # W1, b1, W2, b2
     assert need["activations"] == (4 + 4 + 1 + 1) * 10 * 4   # Z1, A1, Z2, A2
@@ -103,7 +103,7 @@ def test_memory_need_counts_data_params_and_one_set_of_activations():
 
 
 def test_targets_are_judged_on_this_runs_ratios():
-    def rounds(*values):  # (median, every round's value), as bench.interleaved returns them
+    def rounds(*values):  # (median, every round's value), as measure.interleaved returns them
         return (float(np.median(values)), list(values))
 
     # ratios are the median of each round's ratio: 11/10, 9/10 and 12/10 give 1.1, as the load drifts
@@ -112,7 +112,7 @@ def test_targets_are_judged_on_this_runs_ratios():
     large = {("floor", "numpy"): rounds(1.0), ("numpy", "compute"): rounds(1.15),
              ("floor", "jax"): rounds(2.0), ("jax", "compute"): rounds(2.4)}
     memory = {"numpy": {"need_ratio": 1.4}, "jax": {"need_ratio": None}}
-    got = {t["what"]: (t["value"], t["met"]) for t in bench.targets(["numpy", "jax"], small, large, memory)}
+    got = {t["what"]: (t["value"], t["met"]) for t in report.targets(["numpy", "jax"], small, large, memory)}
     assert got == {
         "jax steady state ≤ 0.15× plain loop": (pytest.approx(0.16), False),
         "numpy steady state ≤ 1.1× plain loop": (pytest.approx(1.1), True),
@@ -160,21 +160,26 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
         for figure in ("gradients()", "gradient compute", "one iteration"):
             assert f"{name} {figure}" in text
         assert f"floor ({name})" in text
-    report = json.loads((tmp_path / "bench.json").read_text())
-    assert set(report) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
-    assert len(report["targets"]) == sum(n in bench.SMALL_TARGETS for n in names) + 3 * len(names)
-    assert all(isinstance(t["met"], bool) for t in report["targets"])
-    assert all(report["memory"][n]["working_mb"] > 0 for n in ("plain loop", "sklearn", *names))
-    assert len(report["sweep"]["m"]["seconds"]["plain loop"]) == len(bench.QUICK.sweep["m"])
+    figures = json.loads((tmp_path / "bench.json").read_text())
+    assert set(figures) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
+    busy = "torch" in names
+    assert ("Busy machine: the course's run" in text) == busy and "Data parallel: " in text
+    assert len(figures["targets"]) == sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names) + busy
+    # --quick gives no verdict, says why once, and prints no ratio that rounds to 0.00
+    targets = text.split("Targets (ratios from this run)")[1]
+    assert "MISSED" not in targets and " met" not in targets and text.count("no verdict") == 1
+    assert all(t["met"] is None for t in figures["targets"]) and figures["bounds"] == []
+    assert " 0.00 " not in text and not any(line.endswith(" 0.00") for line in text.splitlines())
+    assert all(figures["memory"][n]["working_mb"] > 0 for n in ("plain loop", "sklearn", *names))
+    assert len(figures["sweep"]["m"]["seconds"]["plain loop"]) == len(workloads.QUICK.sweep["m"])
     assert (tmp_path / "plots" / "bench_scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    met = sum(t["met"] for t in report["targets"])
-    assert f"{met} of {len(report['targets'])} met" in text
-    assert len(report["bounds"]) == len(report["targets"]) - met  # every miss says what bounds it
 
 
 @pytest.mark.parametrize("args, message", [
     (["--backends", "tensorflow"], "unknown backend 'tensorflow'"),
     (["--repeats", "0"], "argument --repeats: '0' must be >= 1"),
+    (["--workers", "1,0"], "argument --workers: '0' must be >= 1"),
+    (["--workers", "two"], "argument --workers: 'two' is not a int"),
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
 ])
@@ -215,3 +220,61 @@ def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backen
     assert backend.cost(big, X, Y) == pytest.approx(reference.cost(big, X, Y), rel=BACKEND_RTOL[dtype])
     got, want = backend.gradients(big, X, Y), reference.gradients(big, X, Y)
     assert all(np.isfinite(got[k]).all() and rel_error(got[k], want[k]) < BACKEND_RTOL[dtype] for k in got)
+
+
+def test_ratios_keep_significant_digits_instead_of_reading_0_00():
+    assert [report._r(x) for x in (None, 0, 1.234, 0.55, 0.08, 0.0031, 2e-5)] == \
+        ["-", "0.00", "1.23", "0.55", "0.08", "0.0031", "2e-05"]
+
+
+def test_busy_processes_end_with_the_block_also_on_an_error(monkeypatch):
+    started = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+    monkeypatch.setattr(workloads.subprocess, "Popen", Recorded)
+    with pytest.raises(KeyError):
+        with workloads.busy_cores(2):
+            assert len(started) == 2 and all(p.poll() is None for p in started)  # spinning
+            raise KeyError
+    assert all(p.returncode is not None for p in started)  # ended and reaped
+
+
+def test_busy_target_is_torchs_slowdown_over_numpys():
+    busy = {("numpy", "idle"): (1.0, [1.0]), ("numpy", "busy"): (3.0, [3.0]),
+            ("torch", "idle"): (2.0, [2.0]), ("torch", "busy"): (10.0, [10.0])}
+    assert report.busy_figures(busy) == ({"numpy": 3.0, "torch": 5.0}, pytest.approx(5 / 3))
+    (check,) = [t for t in report.targets([], {}, {}, {}, busy) if t["group"] == "busy"]
+    assert check["value"] == pytest.approx(5 / 3) and check["met"]
+    lines = report.busy_section(busy, workloads.QUICK, 2, quick=False)
+    assert lines[-1].endswith("1.67 (target ≤ 2)  ✓")
+    assert "✓" not in report.busy_section(busy, workloads.QUICK, 2, quick=True)[-1]
+
+
+def test_workers_table_gives_ratios_to_the_single_process_backend_and_the_core_count():
+    steps = {("torch", 0): {"step_s": 0.010}, ("torch-ddp", 1): {"step_s": 0.011},
+             ("torch-ddp", 2): {"step_s": 0.015}, ("torch-ddp", 4): {"error": "exit status 1: boom"}}
+    lines = report.workers_section(steps, (1, 2, 4), 2, workloads.QUICK.large)
+    assert "this machine has 2 cores" in lines[0]
+    row = next(line for line in lines if line.strip().startswith("torch-ddp (× torch)"))
+    assert "10 ms" in row and "11 ms (× 1.10)" in row and "15 ms (× 1.50)" in row and row.endswith("-")
+    assert any("4 workers share 2 cores: more workers cannot be faster here" in line for line in lines)
+    assert any("not measured: torch-ddp, 4 workers: exit status 1: boom" in line for line in lines)
+
+
+def test_step_child_times_a_training_step_in_a_fresh_process():
+    pytest.importorskip("torch")
+    got = workloads.run_child("torch", "cpu", True, workers=0)
+    assert set(got) == {"step_s", "call_s"} and got["step_s"] > 0 and got["call_s"] >= 0, got
+
+
+def test_data_parallel_section_skips_in_one_line_without_those_backends(monkeypatch):
+    missing = [n for n in workloads.DATA_PARALLEL if n not in impls.BACKENDS]
+    if not missing:
+        pytest.skip("the data-parallel backends are registered")
+    out = run_bench("--quick", "--no-plots", "--backends", "numpy")
+    assert out.returncode == 0, out.stderr
+    (line,) = [x for x in out.stdout.splitlines() if x.startswith("Data parallel")]
+    assert line == f"Data parallel: skipped, {' and '.join(missing)} not in this version's backends"

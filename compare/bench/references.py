@@ -1,0 +1,115 @@
+"""The references the backends are timed against, each checked in tests/test_bench.py to compute what
+the backends compute: the course's plain loop, scikit-learn's MLPClassifier, and the GEMM floor."""
+import sys
+import warnings
+
+import numpy as np
+
+import impls
+from impls.base import PARAM_NAMES
+
+REFERENCES = ("plain loop", "sklearn")
+
+
+def plain_numpy_loop(params, X, Y, learning_rate, iterations):
+    """The course's gradient descent as a student writes it (without the cost it also computes each step).
+
+    Returns:
+        dict W1, b1, W2, b2 after `iterations` steps (tanh hidden layer, sigmoid output).
+    """
+    W1, b1, W2, b2 = (params[k] for k in PARAM_NAMES)
+    m = X.shape[1]
+    for _ in range(iterations):
+        Z1 = np.dot(W1, X) + b1
+        A1 = np.tanh(Z1)
+        Z2 = np.dot(W2, A1) + b2
+        A2 = 1 / (1 + np.exp(-Z2))
+        dZ2 = A2 - Y
+        dW2 = (1 / m) * np.dot(dZ2, A1.T)
+        db2 = (1 / m) * np.sum(dZ2, axis=1, keepdims=True)
+        dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))
+        dW1 = (1 / m) * np.dot(dZ1, X.T)
+        db1 = (1 / m) * np.sum(dZ1, axis=1, keepdims=True)
+        W1 = W1 - learning_rate * dW1
+        b1 = b1 - learning_rate * db1
+        W2 = W2 - learning_rate * dW2
+        b2 = b2 - learning_rate * db2
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+
+class SklearnLoop:
+    """scikit-learn's MLPClassifier as the same full-batch gradient descent, started from `params`.
+
+    One tanh hidden layer and a logistic output, solver "sgd" on batches of all m examples, no momentum,
+    no L2 penalty (alpha=0), constant learning rate, no shuffling, no early stopping, and a patience
+    (n_iter_no_change) no run reaches, so that it takes every step asked for.
+    """
+
+    def __init__(self, params, X, Y, learning_rate):
+        from sklearn.neural_network import MLPClassifier
+
+        self.params = params
+        self.X, self.y = X.T, (Y[0] if Y.shape[0] == 1 else Y.T)  # scikit-learn's examples are rows
+        self.mlp = MLPClassifier(
+            hidden_layer_sizes=(params["W1"].shape[0],), activation="tanh", solver="sgd", alpha=0.0,
+            batch_size=X.shape[1], learning_rate="constant", learning_rate_init=learning_rate, momentum=0.0,
+            nesterovs_momentum=False, shuffle=False, early_stopping=False, tol=0.0,
+            n_iter_no_change=sys.maxsize, max_iter=1, warm_start=True, random_state=0)
+        self._fit()  # builds the model (one step from its own random start); run() then sets ours
+
+    def _fit(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # "max_iter reached": that is the point
+            self.mlp.fit(self.X, self.y)
+
+    def run(self, iterations):
+        """`iterations` steps from the starting params; returns the params in course orientation."""
+        for layer, n in enumerate("12"):  # scikit-learn's weights are ours transposed, its biases flat
+            self.mlp.coefs_[layer][...] = self.params["W" + n].T
+            self.mlp.intercepts_[layer][...] = self.params["b" + n][:, 0]
+        self.mlp.set_params(max_iter=iterations)
+        self._fit()
+        (c1, c2), (i1, i2) = self.mlp.coefs_, self.mlp.intercepts_
+        return {"W1": c1.T.copy(), "b1": i1[:, None].copy(), "W2": c2.T.copy(), "b2": i2[:, None].copy()}
+
+
+def floor_products(framework, device=None):
+    """The floor of the large workload: its two big products alone, in `framework`'s own matmul.
+
+    Returns:
+        (prepare, products): prepare(W1, X, dZ1) puts NumPy arrays where `framework` computes (on
+        `device`); products(W1, X, dZ1) returns W1·X and dZ1·Xᵀ of prepared arrays, finished.
+    """
+    if framework == "numpy":
+        return (lambda *arrays: arrays), (lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))
+    if framework == "torch":
+        import torch
+        from impls.torch_backend import resolve_device
+
+        dev = resolve_device(device)
+
+        def products(W1, X, dZ1):
+            out = torch.mm(W1, X), torch.mm(dZ1, X.T)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            return out
+        return (lambda *arrays: [torch.as_tensor(a, device=dev) for a in arrays]), products
+    import jax
+    from impls.jax_backend import aligned, resolve_device
+
+    dev = resolve_device(device)
+    both = jax.jit(lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))
+    return ((lambda *arrays: [jax.device_put(aligned(np.asarray(a)), dev) for a in arrays]),
+            (lambda *arrays: jax.block_until_ready(both(*arrays))))
+
+
+def trainer(name, X, Y, params, learning_rate, device=None):
+    """run(n): n steps of full-batch gradient descent by `name` (a backend or a reference)."""
+    if name == "plain loop":
+        return lambda n: plain_numpy_loop(params, X, Y, learning_rate, n)
+    if name == "sklearn":
+        return SklearnLoop(params, X, Y, learning_rate).run
+    backend = impls.get_backend(name, dtype=X.dtype.name, device=device)
+    return lambda n: backend.train(params, X, Y, learning_rate=learning_rate, iterations=n)
