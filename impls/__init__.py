@@ -15,7 +15,7 @@ from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, T
 
 __version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model files record it
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
+__all__ = ["ACTIVATIONS", "BACKENDS", "DATA_PARALLEL", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
            "BackendNotInstalled", "ShallowNetClassifier", "TrainResult", "TrainingDiverged",
            "available_backends", "get_backend", "init_params", "load_model", "save_model"]
 
@@ -34,8 +34,11 @@ _REGISTRY = {
     "numpy": ("impls.numpy_backend", "NumpyBackend", "numpy"),
     "torch": ("impls.torch_backend", "TorchBackend", "torch"),
     "jax": ("impls.jax_backend", "JaxBackend", "jax"),
+    "torch-ddp": ("impls.torch_ddp_backend", "TorchDDPBackend", "torch"),
+    "jax-sharded": ("impls.jax_sharded_backend", "JaxShardedBackend", "jax"),
 }
 BACKENDS = tuple(_REGISTRY)
+DATA_PARALLEL = ("torch-ddp", "jax-sharded")  # the ones that take workers=N
 
 
 class BackendNotInstalled(ImportError):
@@ -47,14 +50,16 @@ def available_backends():
     return [name for name, (_, _, lib) in _REGISTRY.items() if importlib.util.find_spec(lib)]
 
 
-def get_backend(name, *, activation="tanh", dtype="float64", device=None):
+def get_backend(name, *, activation="tanh", dtype="float64", device=None, workers=1):
     """A backend by name.
 
     Args:
-        name: "numpy" (hand-written backprop), "torch" (torch.autograd) or "jax" (jax.grad).
+        name: "numpy" (hand-written backprop), "torch" (torch.autograd), "jax" (jax.grad), or the
+            data-parallel "torch-ddp" (torch.distributed) and "jax-sharded" (a JAX device mesh).
         activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
         dtype: "float64" or "float32".
         device: None (the CPU), or "cuda"/"gpu" for torch and JAX.
+        workers: processes (torch-ddp) or devices (jax-sharded) the examples are split over; 1 for the others.
 
     Returns:
         A Backend.
@@ -72,5 +77,5 @@ def get_backend(name, *, activation="tanh", dtype="float64", device=None):
         if e.name != lib:
             raise
         raise BackendNotInstalled(f"the {name} backend needs {lib}, which is not installed: "
-                                  f"pip install 'backprop-compare[{name}]'") from None
-    return getattr(mod, cls)(activation=activation, dtype=dtype, device=device)
+                                  f"pip install 'backprop-compare[{lib}]'") from None
+    return getattr(mod, cls)(activation=activation, dtype=dtype, device=device, workers=workers)
