@@ -98,7 +98,7 @@ def work(replica, op, config, rank, params, shard, m, *args):
 class TorchDDPBackend(Backend):
     name = "torch-ddp"
     data_parallel = True
-    replica = Replica
+    _replica = Replica  # the workers' code; the tests plant porting bugs in subclasses of it
 
     def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
         super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)
@@ -126,7 +126,7 @@ class TorchDDPBackend(Backend):
         shards = [[X[:, a:b], None if Y is None else Y[:, a:b]] for a, b in bounds]
         if self._in_group:
             rank = dist.get_rank()
-            out = work(self.replica, op, self._config, rank, p, shards[rank], m, *args)
+            out = work(self._replica, op, self._config, rank, p, shards[rank], m, *args)
             if op in ("forward", "intermediates"):
                 gathered = [None] * self.workers
                 dist.all_gather_object(gathered, out)
@@ -138,7 +138,7 @@ class TorchDDPBackend(Backend):
                 shards = [None] * self.workers  # the workers hold this data already
             group.data_key = None
             shapes = {k: w.shape for k, w in p.items()}
-            results = group.run([(work, (self.replica, op, self._config, rank, p if rank == 0 else shapes,
+            results = group.run([(work, (self._replica, op, self._config, rank, p if rank == 0 else shapes,
                                          shards[rank], m, *args)) for rank in range(self.workers)])
             group.data_key = (X, Y)
         if op in ("forward", "intermediates"):
