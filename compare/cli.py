@@ -3,6 +3,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,6 +65,18 @@ def add_model_args(p):
     p.add_argument("--device", default=None, help="torch/jax device: cpu, cuda, gpu (default: cpu)")
 
 
+def add_workers_arg(p):
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="processes (torch-ddp) or devices (jax-sharded) the examples are split over (default: 1)")
+
+
+def use_host_devices(workers, flag="--xla_force_host_platform_device_count"):
+    """Give JAX `workers` CPU devices for jax-sharded: XLA reads XLA_FLAGS once, when JAX starts."""
+    if workers > 1 and "jax" not in sys.modules:
+        kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(flag + "=")]
+        os.environ["XLA_FLAGS"] = " ".join(kept + [f"{flag}={workers}"])
+
+
 def backend_list(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in impls.BACKENDS]
@@ -84,6 +97,7 @@ def build_parser():
     run.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
                      help="comma-separated, the first is the reference (default: every installed backend)")
     add_model_args(run)
+    add_workers_arg(run)
     run.add_argument("--steps", type=positive_int, default=10, metavar="K",
                      help="steps each backend takes from each checkpoint of the reference (default: 10)")
     run.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
@@ -96,6 +110,7 @@ def build_parser():
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy")
     add_model_args(train)
+    add_workers_arg(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
     train.add_argument("--save", type=Path, default=None, metavar="MODEL.npz",
@@ -132,7 +147,8 @@ def progress_bar(total, desc):
 
 
 def cmd_train(args):
-    backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
+    backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device,
+                                workers=args.workers)
     X, Y, params = load_problem(args)
     if args.save is not None:
         check_destination(args.save)  # before the run, not after it
@@ -207,12 +223,16 @@ def cmd_run(args):
 
     names, notes = args.backends, []
     if names is None:
-        names = impls.available_backends()
-        notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
-                 for n in impls.BACKENDS if n not in names]
-    # --device is for torch and JAX; the numpy reference runs on the CPU beside them.
+        # the data-parallel backends join when --workers asks for them
+        wanted = [n for n in impls.BACKENDS if args.workers > 1 or n not in impls.DATA_PARALLEL]
+        names = [n for n in impls.available_backends() if n in wanted]
+        notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n.split('-')[0]}]')"
+                 for n in wanted if n not in names]
+    # --device is for torch and JAX; the numpy reference runs on the CPU beside them. --workers is for
+    # the data-parallel backends: the others are what they are compared with.
     backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
-                                  device=None if n == "numpy" else args.device) for n in names]
+                                  device=None if n == "numpy" else args.device,
+                                  workers=args.workers if n in impls.DATA_PARALLEL else 1) for n in names]
     X, Y, params = load_problem(args)
     if args.json is not None:
         check_destination(args.json)  # before the run, not after it
@@ -244,6 +264,7 @@ def main(argv=None):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     try:
+        use_host_devices(getattr(args, "workers", 1))
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
         print(f"compare: error: {one_line(e)}", file=sys.stderr)
@@ -251,3 +272,6 @@ def main(argv=None):
     except impls.TrainingDiverged as e:
         print(f"compare: {one_line(e)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # any worker processes are stopped on the way out
+        print("compare: interrupted", file=sys.stderr)
+        return 130

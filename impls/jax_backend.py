@@ -14,15 +14,13 @@ import jax.numpy as jnp  # noqa: E402
 from impls.base import Backend  # noqa: E402
 
 
-def cross_entropy(Z2, Y, weight=1, m=None):
+def cross_entropy(Z2, Y):
     # -[Y log σ(Z2) + (1-Y) log(1-σ(Z2))] = log(1 + e^Z2) - Y·Z2: finite even where σ(Z2) rounds to 0 or 1.
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), logaddexp(0, z)'s own formula written out: jnp.logaddexp's
     # custom derivative costs three transcendentals per example, this one's one (a training step 40% faster).
     # -|z| as min(z, -z): at z = 0, where the two kinks meet, jax.grad then splits each tie evenly and
     # gives the slope σ(0) = 1/2 (with jnp.abs it would give 0).
-    # weight, m: 0 for padding columns and the true number of examples (jax-sharded pads m to a multiple of N).
-    terms = jnp.maximum(Z2, 0) + jnp.log1p(jnp.exp(jnp.minimum(Z2, -Z2))) - Y * Z2
-    return jnp.sum(weight * terms) / (Z2.shape[1] if m is None else m)
+    return jnp.sum(jnp.maximum(Z2, 0) + jnp.log1p(jnp.exp(jnp.minimum(Z2, -Z2))) - Y * Z2) / Z2.shape[1]
 
 
 ACTIVATIONS = {

@@ -1,6 +1,5 @@
 """JAX sharded: the examples' axis split over a mesh of N devices; jax.grad under jit, and XLA inserts
 the reduction over devices that the mean over examples needs."""
-import os
 from functools import partial
 
 import jax
@@ -10,13 +9,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from impls.jax_backend import JaxBackend, aligned, cross_entropy
 
-FLAG = "--xla_force_host_platform_device_count"
-
-
-def with_host_devices(flags, n):
-    """XLA_FLAGS `flags` asking for at least n CPU devices (read once, when JAX starts)."""
-    kept = [f for f in (flags or "").split() if not f.startswith(FLAG + "=")]
-    return " ".join(kept + [f"{FLAG}={n}"])
+def per_example(cost):
+    """cost(Z2, Y) of each column alone: the mean over one example is its own term."""
+    return jax.vmap(lambda z, y: cost(z[:, None], y[:, None]), in_axes=1)
 
 
 class JaxShardedBackend(JaxBackend):
@@ -28,8 +23,8 @@ class JaxShardedBackend(JaxBackend):
         platform = self._device.platform
         devices = jax.devices(platform)
         if len(devices) < workers:
-            hint = (f"; on a CPU, start Python with XLA_FLAGS='{with_host_devices(os.environ.get('XLA_FLAGS'), workers)}' "
-                    "(it must be set before JAX is imported; the command line's --workers does it)"
+            hint = (f"; on a CPU, set XLA_FLAGS=--xla_force_host_platform_device_count={workers} in the "
+                    "environment before JAX is first imported (python -m compare --workers N does it)"
                     if platform == "cpu" else "")
             raise ValueError(f"jax-sharded with workers={workers} needs {workers} {platform.upper()} devices, "
                              f"JAX has {len(devices)}{hint}")
@@ -76,8 +71,9 @@ class JaxShardedBackend(JaxBackend):
 
     @partial(jax.jit, static_argnums=(0, 5))
     def _sharded_cost(self, p, X, Y, weight, m):
-        # Each example's term weighted 1 (0 for padding) over the true m: the mean over the m examples, exactly.
-        return cross_entropy(super()._forward(p, X)["Z2"], Y, weight, m)
+        # Each example's term (the jax backend's cross_entropy of that column alone) weighted 1, or 0 on the
+        # padding, summed over the true m: the mean over the m examples, exactly.
+        return jnp.sum(weight * per_example(cross_entropy)(super()._forward(p, X)["Z2"], Y)) / m
 
     @partial(jax.jit, static_argnums=(0, 5))
     def _sharded_gradients(self, p, X, Y, weight, m):

@@ -26,6 +26,11 @@ def _model(activation, dtype, device, rank):
     return TorchBackend(activation=activation, dtype=dtype, device=device)
 
 
+def per_example(cost):
+    """cost(Z2, Y) of each column alone: the mean over one example is its own term."""
+    return torch.func.vmap(lambda z, y: cost(z[:, None], y[:, None]), in_dims=1)
+
+
 class Replica:
     """What each worker does with its shard, inside the process group (the tests plant porting bugs here)."""
 
@@ -41,7 +46,10 @@ class Replica:
     def shard_cost(cls, model, p, X, Y, m):
         # This shard's terms of J over the m of ALL shards, so that the sum over workers is J itself;
         # each shard's own mean, averaged over workers, would weigh a short shard's examples more.
-        return cross_entropy(model._forward(p, X)["Z2"], Y, m)
+        Z2 = model._forward(p, X)["Z2"]
+        if Z2.shape[1] == 0:  # more workers than examples: nothing here, but still part of the graph
+            return Z2.sum()
+        return torch.sum(per_example(cross_entropy)(Z2, Y)) / m
 
     @classmethod
     def all_reduce(cls, grads):
