@@ -1,4 +1,5 @@
 """The data-parallel backends: equal to one process on uneven shards, and each porting bug caught."""
+import functools
 import os
 import signal
 import subprocess
@@ -183,6 +184,34 @@ def test_each_planted_porting_bug_fails_the_comparison(problem, replica, failing
         g, g0 = (np.concatenate([v.ravel() for v in b.gradients(params, X, Y).values()])
                  for b in (planted(replica), impls.get_backend("numpy")))
         assert rel_error(g, 3 * g0) < 1e-2
+
+
+def jax_planted(shard_costs):
+    """jax-sharded with the cost built from per-shard sums by `shard_costs(sums, counts)`."""
+    jax = pytest.importorskip("jax")
+    from impls.jax_backend import JaxBackend
+    from impls.jax_backend import cross_entropy as jax_cross_entropy
+    from impls.jax_sharded_backend import JaxShardedBackend, per_example
+
+    class Planted(JaxShardedBackend):
+        @functools.partial(jax.jit, static_argnums=(0, 5))
+        def _sharded_cost(self, p, X, Y, weight, m):
+            terms = weight * per_example(jax_cross_entropy)(JaxBackend._forward(self, p, X)["Z2"], Y)
+            return shard_costs(terms.reshape(self.workers, -1).sum(1), weight.reshape(self.workers, -1).sum(1))
+    return Planted(workers=3)
+
+
+@pytest.mark.parametrize("bug, shard_costs", [
+    ("mean of shard means", lambda sums, counts: (sums / counts).mean()),
+    ("sum over workers", lambda sums, counts: (sums / counts).sum()),
+    ("no reduction: the first device's shard only", lambda sums, counts: sums[0] / counts[0]),
+])
+def test_each_planted_porting_bug_fails_the_comparison_in_jax_too(problem, bug, shard_costs):
+    if bug == "mean of shard means":  # the control: the same plumbing with the right reduction passes
+        assert compare(jax_planted(lambda sums, counts: sums.sum() / counts.sum()), problem).ok
+    report = compare(jax_planted(shard_costs), problem)
+    assert not report.ok
+    assert {"cost", "gradient", "training steps"} <= {c.section for c in report.checks if not c.ok}, str(report)
 
 
 def test_no_broadcast_leaves_the_workers_apart(problem):
