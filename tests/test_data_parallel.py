@@ -220,6 +220,23 @@ def test_no_broadcast_leaves_the_workers_apart(problem):
         planted(NoBroadcast).train(params, X, Y, learning_rate=1.2, iterations=3)
 
 
+def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # the command line must set it
+    out = subprocess.run([sys.executable, "-m", "compare", "--backends", "numpy,torch-ddp,jax-sharded", "--workers",
+                          "3", "--dataset", "moons", "--iterations", "200", "--no-plots", "--json",
+                          str(tmp_path / "r.json")], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "checks pass: the backends compute the same map" in out.stdout
+
+
+def test_workers_on_a_single_process_backend_is_one_line_exit_2():
+    out = subprocess.run([sys.executable, "-m", "compare", "train", "--backend", "numpy", "--workers", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == ["compare: error: the numpy backend runs in one process; workers=2 is for "
+                                       "the data-parallel backends torch-ddp and jax-sharded"]
+
+
 # No worker outlives a run, a failure or Ctrl-C.
 
 def test_a_failing_worker_is_named_and_every_worker_stopped(problem):
