@@ -1,6 +1,7 @@
 """torch.distributed: the m examples split over N processes, each gradient from torch.autograd on its own
 shard, combined by one all-reduce per step into the gradient of the mean over all m examples."""
 import functools
+import os
 
 import numpy as np
 import torch
@@ -20,9 +21,10 @@ def shard_bounds(m, world):
 
 @functools.lru_cache(maxsize=8)
 def _model(activation, dtype, device, rank):
-    # The single-process torch backend's forward pass, on this rank's GPU when there are GPUs.
+    # The single-process torch backend's forward pass, on this rank's GPU when there are GPUs: under
+    # torchrun the one LOCAL_RANK names on this machine.
     if device == "cuda":
-        device = f"cuda:{rank % torch.cuda.device_count()}"
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
     return TorchBackend(activation=activation, dtype=dtype, device=device)
 
 
