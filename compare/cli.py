@@ -225,7 +225,7 @@ def cmd_run(args):
     if names is None:
         # the data-parallel backends join when --workers asks for them
         wanted = [n for n in impls.BACKENDS if args.workers > 1 or n not in impls.DATA_PARALLEL]
-        names = [n for n in impls.available_backends() if n in wanted]
+        names = impls.available_backends(data_parallel=args.workers > 1)
         notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n.split('-')[0]}]')"
                  for n in wanted if n not in names]
     # --device is for torch and JAX; the numpy reference runs on the CPU beside them. --workers is for

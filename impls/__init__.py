@@ -45,9 +45,11 @@ class BackendNotInstalled(ImportError):
     """The library a backend needs is not installed."""
 
 
-def available_backends():
-    """The names of the backends whose library is installed, in the order numpy, torch, jax."""
-    return [name for name, (_, _, lib) in _REGISTRY.items() if importlib.util.find_spec(lib)]
+def available_backends(data_parallel=False):
+    """The names of the backends whose library is installed, in the order numpy, torch, jax; with
+    data_parallel=True also torch-ddp and jax-sharded after them."""
+    return [name for name, (_, _, lib) in _REGISTRY.items()
+            if (data_parallel or name not in DATA_PARALLEL) and importlib.util.find_spec(lib)]
 
 
 def get_backend(name, *, activation="tanh", dtype="float64", device=None, workers=1):

@@ -90,8 +90,7 @@ def test_run_is_the_default_command_and_writes_json_and_plots(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "checks pass: the backends compute the same map" in out.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["ok"] is True and report["settings"]["backends"] == [
-        n for n in impls.available_backends() if n not in impls.DATA_PARALLEL]  # they join with --workers N
+    assert report["ok"] is True and report["settings"]["backends"] == impls.available_backends()
     for name in ("decision_boundaries.png", "cost_curves.png", "trajectory_distance.png"):
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert name in out.stdout

@@ -87,6 +87,11 @@ def test_more_workers_than_examples_still_gives_the_mean(problem):
         assert all(rel_error(g0[k], g[k]) < 1e-12 for k in g), name
 
 
+def test_they_are_listed_only_when_asked_for():
+    assert not set(impls.available_backends()) & set(impls.DATA_PARALLEL)  # the default run, bench, loops
+    assert impls.available_backends(data_parallel=True) == impls.available_backends() + list(impls.DATA_PARALLEL)
+
+
 def test_single_process_backends_refuse_workers():
     with pytest.raises(ValueError, match="the numpy backend runs in one process; workers=3 is for"):
         impls.get_backend("numpy", workers=3)
