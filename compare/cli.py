@@ -70,6 +70,18 @@ def add_model_args(p):
     p.add_argument("--device", default=None, help="torch/jax device: cpu, cuda, gpu (default: cpu)")
 
 
+def add_workers_arg(p):
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="processes (torch-ddp) or devices (jax-sharded) the examples are split over (default: 1)")
+
+
+def use_host_devices(workers, flag="--xla_force_host_platform_device_count"):
+    """Give JAX `workers` CPU devices for jax-sharded: XLA reads XLA_FLAGS once, when JAX starts."""
+    if workers > 1 and "jax" not in sys.modules:
+        kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(flag + "=")]
+        os.environ["XLA_FLAGS"] = " ".join(kept + [f"{flag}={workers}"])
+
+
 def backend_list(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in impls.BACKENDS]
@@ -99,6 +111,7 @@ def build_parser():
     run.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
                      help="comma-separated, the first is the reference (default: every installed backend)")
     add_model_args(run)
+    add_workers_arg(run)
     run.add_argument("--steps", type=positive_int, default=10, metavar="K",
                      help="steps each backend takes from each checkpoint of the reference (default: 10)")
     run.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
@@ -112,6 +125,7 @@ def build_parser():
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
                        help="numpy: hand-written backprop, torch: autograd, jax: grad (default: numpy)")
     add_model_args(train)
+    add_workers_arg(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
     train.add_argument("--save", type=Path, default=None, metavar="MODEL.npz",
@@ -151,7 +165,8 @@ def progress_bar(total, desc):
 def cmd_train(args):
     if args.save is not None:  # before the run, not after it
         check_destination(args.save, [("--dataset", args.dataset)], f"--save {args.save}")
-    backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
+    backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device,
+                                workers=args.workers)
     X, Y, params = load_problem(args)
     print(f"Training the {backend.name} backend ({args.activation}, {args.dtype}) on {args.dataset}: "
           f"X {X.shape}, n_h={args.hidden}, learning rate {args.lr:g}, {args.iterations} iterations")
@@ -225,11 +240,16 @@ def cmd_run(args):
 
     names, notes = args.backends, []
     if names is None:
-        names = impls.available_backends()
-        notes = [f"skipped {n}: not installed ({impls.install_hint(n)})" for n in impls.BACKENDS if n not in names]
-    # --device is for torch and JAX; the numpy reference runs on the CPU beside them.
+        # the data-parallel backends join when --workers asks for them
+        wanted = [n for n in impls.BACKENDS if args.workers > 1 or n not in impls.DATA_PARALLEL]
+        names = impls.available_backends(data_parallel=args.workers > 1)
+        notes = [f"skipped {n}: not installed ({impls.install_hint(n)})"
+                 for n in wanted if n not in names]
+    # --device is for torch and JAX; the numpy reference runs on the CPU beside them. --workers is for
+    # the data-parallel backends: the others are what they are compared with.
     backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
-                                  device=None if n == "numpy" else args.device) for n in names]
+                                  device=None if n == "numpy" else args.device,
+                                  workers=args.workers if n in impls.DATA_PARALLEL else 1) for n in names]
     inputs = [("--dataset", args.dataset)]
     if args.json is not None:  # before the run, not after it
         check_destination(args.json, inputs, f"--json {args.json}")
@@ -282,6 +302,7 @@ def _command(argv):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     try:
+        use_host_devices(getattr(args, "workers", 1))
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
         print(f"compare: error: {one_line(e)}", file=sys.stderr)
@@ -289,3 +310,6 @@ def _command(argv):
     except impls.TrainingDiverged as e:
         print(f"compare: {one_line(e)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # any worker processes are stopped on the way out
+        print("compare: interrupted", file=sys.stderr)
+        return 130

@@ -57,7 +57,8 @@ def _float64_cost(backend):
     if getattr(backend, "dtype", "float64") == "float64":
         return backend.cost
     if isinstance(backend, Backend):
-        return type(backend)(activation=backend.activation, dtype="float64", device=backend.device).cost
+        return type(backend)(activation=backend.activation, dtype="float64", device=backend.device,
+                             workers=backend.workers).cost
     return None
 
 

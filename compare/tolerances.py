@@ -10,6 +10,13 @@ Errors are relative, ‖a − b‖ / (‖a‖ + ‖b‖), unless named otherwise
 # leave over 30x margin and are still far below any real mistake (a missing 1/m, a sign, a
 # transposed product give errors of order 1e-3 to 1).
 BACKEND_RTOL = {"float64": 1e-12, "float32": 1e-4}
+# The data-parallel backends (torch-ddp, jax-sharded) add the shards' partial sums in another order:
+# measured with 3 workers (shards of 134, 133, 133) on the course's start, the same size as one process's
+# rounding, so the same thresholds hold them (python -m compare --backends numpy,torch-ddp,jax-sharded
+# --workers 3): planar, gradients up to 6.5e-15 (db2), cost 5.6e-17, intermediates 1.0e-16, steps
+# 4.5e-13 (one process: 2.6e-15, 4.0e-13); moons, gradients up to 2.2e-16, steps 2.7e-13. The smallest
+# planted porting bug, the mean of shard means, is caught by every check at these thresholds
+# (tests/test_data_parallel.py).
 
 # Central differences carry truncation error O(h²) and cancellation error O(ε·J/h); h = 1e-6
 # balances them in float64 (measured 1e-9 to 1e-8 away from ReLU kinks). 1e-7 is the course's

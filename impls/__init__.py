@@ -15,7 +15,7 @@ from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, T
 
 __version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model files record it
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
+__all__ = ["ACTIVATIONS", "BACKENDS", "DATA_PARALLEL", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
            "BackendNotInstalled", "ShallowNetClassifier", "TrainResult", "TrainingDiverged",
            "available_backends", "get_backend", "init_params", "install_hint", "load_model", "save_model"]
 
@@ -34,8 +34,11 @@ _REGISTRY = {
     "numpy": ("impls.numpy_backend", "NumpyBackend", "numpy"),
     "torch": ("impls.torch_backend", "TorchBackend", "torch"),
     "jax": ("impls.jax_backend", "JaxBackend", "jax"),
+    "torch-ddp": ("impls.torch_ddp_backend", "TorchDDPBackend", "torch"),
+    "jax-sharded": ("impls.jax_sharded_backend", "JaxShardedBackend", "jax"),
 }
 BACKENDS = tuple(_REGISTRY)
+DATA_PARALLEL = ("torch-ddp", "jax-sharded")  # the ones that take workers=N
 
 
 class BackendNotInstalled(ImportError):
@@ -45,22 +48,27 @@ class BackendNotInstalled(ImportError):
 def install_hint(extra):
     """The command that installs an extra as the README does: from the clone, with the pinned versions
     (for torch the CPU build; the bare extra may pull a CUDA build of several GB)."""
+    extra = _REGISTRY[extra][2] if extra in _REGISTRY else extra  # a backend's name: the library it needs
     return f'pip install -c constraints.txt -e ".[{extra}]" in the clone'
 
 
-def available_backends():
-    """The names of the backends whose library is installed, in the order numpy, torch, jax."""
-    return [name for name, (_, _, lib) in _REGISTRY.items() if importlib.util.find_spec(lib)]
+def available_backends(data_parallel=False):
+    """The names of the backends whose library is installed, in the order numpy, torch, jax; with
+    data_parallel=True also torch-ddp and jax-sharded after them."""
+    return [name for name, (_, _, lib) in _REGISTRY.items()
+            if (data_parallel or name not in DATA_PARALLEL) and importlib.util.find_spec(lib)]
 
 
-def get_backend(name, *, activation="tanh", dtype="float64", device=None):
+def get_backend(name, *, activation="tanh", dtype="float64", device=None, workers=1):
     """A backend by name.
 
     Args:
-        name: "numpy" (hand-written backprop), "torch" (torch.autograd) or "jax" (jax.grad).
+        name: "numpy" (hand-written backprop), "torch" (torch.autograd), "jax" (jax.grad), or the
+            data-parallel "torch-ddp" (torch.distributed) and "jax-sharded" (a JAX device mesh).
         activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
         dtype: "float64" or "float32".
         device: None (the CPU), or "cuda"/"gpu" for torch and JAX.
+        workers: processes (torch-ddp) or devices (jax-sharded) the examples are split over; 1 for the others.
 
     Returns:
         A Backend.
@@ -78,5 +86,5 @@ def get_backend(name, *, activation="tanh", dtype="float64", device=None):
         if e.name != lib:
             raise
         raise BackendNotInstalled(f"the {name} backend needs {lib}, which is not installed: "
-                                  f"{install_hint(name)}") from None
-    return getattr(mod, cls)(activation=activation, dtype=dtype, device=device)
+                                  f"{install_hint(lib)}") from None
+    return getattr(mod, cls)(activation=activation, dtype=dtype, device=device, workers=workers)

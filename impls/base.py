@@ -235,15 +235,21 @@ class Backend:
     """
 
     name = None
+    data_parallel = False  # True where `workers` splits the examples over processes or devices
 
-    def __init__(self, *, activation="tanh", dtype="float64", device=None):
+    def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.dtype = check_choice(dtype, "dtype", DTYPES)
         self.device = device
+        self.workers = check_count(workers, "workers", 1)
+        if self.workers != 1 and not self.data_parallel:
+            raise ValueError(f"the {self.name} backend runs in one process; workers={workers} is for "
+                             "the data-parallel backends torch-ddp and jax-sharded")
 
     def __repr__(self):
         device = "" if self.device is None else f", device={self.device!r}"
-        return f"{type(self).__name__}(activation={self.activation!r}, dtype={self.dtype!r}{device})"
+        workers = "" if self.workers == 1 else f", workers={self.workers}"
+        return f"{type(self).__name__}(activation={self.activation!r}, dtype={self.dtype!r}{device}{workers})"
 
     def _inputs(self, params, X, Y=None):
         X, Y = check_data(X, Y, self.dtype)

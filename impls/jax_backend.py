@@ -67,8 +67,8 @@ def aligned(a, alignment=64):
 class JaxBackend(Backend):
     name = "jax"
 
-    def __init__(self, *, activation="tanh", dtype="float64", device=None):
-        super().__init__(activation=activation, dtype=dtype, device=device)
+    def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
+        super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)
         self.g1 = ACTIVATIONS[activation]
         self._device = resolve_device(device)
 

@@ -33,8 +33,8 @@ ACTIVATIONS = {
 class NumpyBackend(Backend):
     name = "numpy"
 
-    def __init__(self, *, activation="tanh", dtype="float64", device=None):
-        super().__init__(activation=activation, dtype=dtype, device=device)
+    def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
+        super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)
         if device not in (None, "cpu"):
             raise ValueError(f"the numpy backend runs on the CPU only, not on device {device!r}")
         self.g1, self.g1_prime = ACTIVATIONS[activation]

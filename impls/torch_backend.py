@@ -73,8 +73,8 @@ def resolve_device(device):
 class TorchBackend(Backend):
     name = "torch"
 
-    def __init__(self, *, activation="tanh", dtype="float64", device=None):
-        super().__init__(activation=activation, dtype=dtype, device=device)
+    def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
+        super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)
         self.g1 = ACTIVATIONS[activation]
         self._device = resolve_device(device)
         self._dtype = getattr(torch, dtype)

@@ -1,13 +1,22 @@
-import numpy as np
-import pytest
+import os
 
-import impls
+# jax-sharded needs N devices, and JAX reads this once, when it starts: before any test imports it.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import impls  # noqa: E402
+
+WORKERS = 3  # the data-parallel backends in every backend test: uneven shards on most m
 
 
 def make_backend(name, **kwargs):
     """The backend, or a clean skip when its framework is not installed."""
     if name != "numpy":
-        pytest.importorskip(name)
+        pytest.importorskip(name.split("-")[0])
+    if name in impls.DATA_PARALLEL:
+        kwargs.setdefault("workers", WORKERS)
     return impls.get_backend(name, **kwargs)
 
 
@@ -25,5 +34,5 @@ def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
 @pytest.fixture(params=impls.BACKENDS)
 def backend_name(request):
     if request.param != "numpy":
-        pytest.importorskip(request.param)
+        pytest.importorskip(request.param.split("-")[0])
     return request.param
