@@ -341,12 +341,22 @@ def register(subparsers):
     for action in p._actions:  # explain trains nothing unless asked: it looks at the starting parameters
         if action.dest == "iterations":
             action.default, action.help = 0, "explain at the parameters after this many steps (default: 0)"
+    p.add_argument("--trace", action="store_true", help="show the backward pass as an autograd engine runs "
+                   "it, node by node, read from its live graph (see --backend)")
+    p.add_argument("--backend", choices=TRACE_ENGINES, default="tape",
+                   help="the engine --trace reads: tape, torch or jax (default: tape)")
+    p.add_argument("--graph", type=Path, default=None, metavar="PATH.png",
+                   help="draw the computational graph (F1–F4, the cost, B1–B6) into this PNG file")
     p.set_defaults(func=cmd_explain)
 
 
 def cmd_explain(args):
     from compare import cli
 
+    if args.graph is not None:
+        check_output(args.graph, args.dataset)  # before any work
+    if args.trace or args.graph is not None:
+        return _trace_and_graph(args)
     backends, missing = default_backends(args.activation, args.dtype, args.device)
     X, Y, params = cli.load_problem(args)
     at = f"from init_params(seed={args.seed})"
@@ -356,3 +366,36 @@ def cmd_explain(args):
     result = explain(params, X, Y, backends=backends, missing=missing, dataset=args.dataset, at=at)
     print(result)
     return 0 if result.ok else 1
+
+
+TRACE_ENGINES = ("tape", "torch", "jax")
+
+
+def check_output(path, dataset):
+    """Refuse, before the work, an output that is a folder, a special file or the input data set."""
+    from impls.model_io import check_destination
+
+    check_destination(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: is not a regular file; give a .png file name")
+    if path.exists() and Path(dataset).is_file() and path.samefile(dataset):
+        raise ValueError(f"{path}: is the input data set --dataset {dataset}; give another file name")
+
+
+def _trace_and_graph(args):
+    from compare import cli
+    from compare.teach import graph, trace
+
+    if args.trace and args.backend not in impls.available_backends():
+        raise ValueError(f"--trace --backend {args.backend}: {args.backend} is not installed "
+                         f"(pip install -c constraints.txt -e \".[{args.backend}]\")")
+    X, Y, params = cli.load_problem(args)
+    if args.iterations:
+        params = impls.get_backend("numpy", activation=args.activation, dtype=args.dtype).train(
+            params, X, Y, learning_rate=args.lr, iterations=args.iterations).params
+    if args.trace:
+        print(trace.trace(args.backend, params, X, Y, activation=args.activation, dtype=args.dtype))
+    if args.graph is not None:
+        graph.write_graph(args.graph, params, X, Y, activation=args.activation, dtype=args.dtype)
+        print(f"Graph written to {args.graph}")
+    return 0
