@@ -29,7 +29,7 @@ class TapeBackend(Backend):
     def _numpy(self, a):
         return a.value if isinstance(a, tape.Var) else a
 
-    def graph(self, p, X, Y=None):
+    def _graph(self, p, X, Y=None):
         """A fresh tape with the parameters as its leaves (gradient wanted) and X, Y as constants."""
         t = tape.Tape()
         p = {k: w if isinstance(w, tape.Var) else t.var(w, k, requires_grad=True) for k, w in p.items()}
@@ -38,7 +38,7 @@ class TapeBackend(Backend):
 
     def _forward(self, p, X):
         if not isinstance(X, tape.Var):
-            p, X = self.graph(p, X)
+            p, X = self._graph(p, X)
         Z1 = p["W1"] @ X + p["b1"]                                  # F1
         A1 = self.g1(Z1)                                            # F2
         Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
@@ -46,7 +46,7 @@ class TapeBackend(Backend):
         return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
     def _cost(self, p, X, Y):
-        return self._numpy(self._graph_cost(*self.graph(p, X, Y))[0])
+        return self._numpy(self._graph_cost(*self._graph(p, X, Y))[0])
 
     def _graph_cost(self, p, X, Y):
         """J on the tape, and the forward values it was built from."""
@@ -54,7 +54,7 @@ class TapeBackend(Backend):
         return cross_entropy(cache["Z2"], Y), cache
 
     def _backward(self, p, X, Y):
-        p, X, Y = self.graph(p, X, Y)
+        p, X, Y = self._graph(p, X, Y)
         J, cache = self._graph_cost(p, X, Y)
         J.tape.backward(J)
         return p, cache

@@ -93,7 +93,7 @@ def walk_tape(backend, params, X, Y):
         (nodes, equation): the tape's nodes in forward order, every value named (the course's names, else
         one from the op that made it) and with .grad filled; {id(value): the forward equation it belongs to}.
     """
-    p, Xv, Yv = backend.graph({k: backend._asarray(v) for k, v in params.items()}, backend._asarray(X),
+    p, Xv, Yv = backend._graph({k: backend._asarray(v) for k, v in params.items()}, backend._asarray(X),
                               backend._asarray(Y))
     J, cache = backend._graph_cost(p, Xv, Yv)
     J.tape.backward(J)
