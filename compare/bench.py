@@ -129,6 +129,7 @@ def floor_products(framework, device=None):
         (prepare, products): prepare(W1, X, dZ1) puts NumPy arrays where `framework` computes (on
         `device`); products(W1, X, dZ1) returns W1·X and dZ1·Xᵀ of prepared arrays, finished.
     """
+    framework = impls._REGISTRY[framework][2] if framework in impls.BACKENDS else framework  # tape: numpy
     if framework == "numpy":
         return (lambda *arrays: arrays), (lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))
     if framework == "torch":
@@ -379,6 +380,7 @@ def bench_small(names, settings):
 
 def _elementwise_pass(framework, device, a):
     """One elementwise pass over an (n_h, m) array into a new one, in `framework`: the unit of the extras."""
+    framework = impls._REGISTRY[framework][2] if framework in impls.BACKENDS else framework  # tape: numpy
     if framework == "numpy":
         return lambda: a * 2
     prepare, _ = floor_products(framework, device)

@@ -202,12 +202,13 @@ class Explanation:
                                "of |hand-written − autograd|. Autograd gives ∂J/∂Z; the course's dZ has no 1/m in "
                                f"it, dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
-        head = f"{'':4}{'equation':30}{'result':15}{'NumPy backend':27}" + "".join(
+        wide = max(30, max(len(row.equation) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
+        head = f"{'':4}{'equation':{wide}}{'result':15}{'NumPy backend':27}" + "".join(
             f"{'max|Δ| ' + b:>13}" for b in columns)
         lines += [head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>13}" for b in columns)
-            lines.append(f"{row.id:4}{row.equation:30}{row.result + ' ' + str(row.shape):15}{row.numpy_line:27}{diffs}")
+            lines.append(f"{row.id:4}{row.equation:{wide}}{row.result + ' ' + str(row.shape):15}{row.numpy_line:27}{diffs}")
             for i, code in enumerate(row.numpy_code):
                 lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{code}")
             for b in columns:
