@@ -172,3 +172,19 @@ def test_demo_texts_follow_values_and_dataset(tmp_path, capsys):
     assert main(["demo", "hidden-units", "--values", "1,3", "--iterations", "50", "--dataset", "moons",
                  "--plots", str(tmp_path)]) == 0
     assert "flower" not in capsys.readouterr().out
+
+
+def test_explain_table_has_a_tape_column_pointing_at_the_real_lines():
+    from compare.teach.explain import ROOT, explain
+    from impls.numpy_backend import NumpyBackend
+
+    X, Y, params = random_problem(2, 3, 1, 10)
+    result = explain(params, X, Y, backends={"numpy": NumpyBackend(), "tape": make_backend("tape")})
+    assert result.ok and all(row.max_abs["tape"] is not None for row in result.rows)
+    for row in result.rows:
+        places = re.findall(r"(impls/\w+\.py):(\d+)", row.roles["tape"])
+        assert places, row.roles["tape"]
+        for path, line in places:
+            source = (ROOT / path).read_text().splitlines()[int(line) - 1]
+            expected = {"impls/tape_backend.py": r"#\s*F\d\b|tape\.backward\(", "impls/tape.py": r"^\s*def "}[path]
+            assert re.search(expected, source), source

@@ -94,15 +94,17 @@ def _locate(backend):
     where = {eq: f"{name}:{tags[eq][0]}: {tags[eq][1]}" if eq in tags else name for eq in ("F1", "F2", "F3", "F4")}
     where["fused"] = any("binary_cross_entropy_with_logits(" in line.split("#")[0]  # code, not a comment
                          for line in path.read_text(encoding="utf-8").splitlines())
-    needles = {"torch": ("torch.autograd.grad(", "torch.autograd.grad("), "jax": ("jax.grad(", "jax.vjp(")}
-    for key, needle, method in zip(("grad", "inner"), needles[backend], ("_gradients", "_intermediates")):
+    needles = {"torch": ("torch.autograd.grad(", "torch.autograd.grad("), "jax": ("jax.grad(", "jax.vjp("),
+               "tape": ("tape.backward(", "tape.backward(")}
+    methods = ("_backward", "_backward") if backend == "tape" else ("_gradients", "_intermediates")
+    for key, needle, method in zip(("grad", "inner"), needles[backend], methods):
         line = call_lines(path, needle).get(method)
         where[key] = f"{name}:{line}" if line else name
     return where
 
 
 def _roles(activation, params, m):
-    """What plays each equation's part in torch and in JAX: {id: {"torch": text, "jax": text}}."""
+    """What plays each equation's part in torch, JAX and the tape: {id: {"torch": text, "jax": text, …}}."""
     t, j = _locate("torch"), _locate("jax")
     _, torch_gp, jax_gp = DERIVATIVES[activation]
     roles = {eq: {"torch": f"{t[eq]}, recorded for the backward pass",
@@ -134,6 +136,31 @@ def _roles(activation, params, m):
                "jax": f"the transpose of the dot_general W1 @ X, in jax.grad ({j['grad']})"},
         "B6": unbroadcast("b1", "F1"),
     })
+    for eq, text in _tape_roles(activation, params).items():
+        roles[eq]["tape"] = text
+    return roles
+
+
+def _tape_roles(activation, params):
+    """What plays each equation's part on the tape: its forward lines and the rules in impls/tape.py."""
+    from impls import tape, tape_backend
+
+    w = _locate("tape")
+    engine = Path(tape.__file__)
+    defs = {k: f"{_relative(engine)}:{n}" for k, n in call_lines(engine, "def ").items()}
+    t = tape.Tape()  # the activation's own rule, as its node states it
+    g1_rule = tape_backend.ACTIVATIONS[activation](t.var(np.zeros((1, 1)), requires_grad=True)).tape.nodes[-1]
+    roles = {eq: f"{w[eq]}, recorded on the tape with its vector-Jacobian product" for eq in ("F1", "F2", "F3")}
+    roles["F4"] = f"{w['F4']}, recorded, but off J's path: the cost is computed from Z2"
+    roles["B1"] = (f"the tape's backward ({w['grad']}) through divide by m, sum, subtract, multiply by Y and "
+                   "softplus, whose rule is upstream ⊙ σ(Z2): (A2 − Y)/m at the node Z2; shown ×m")
+    roles["B2"] = f"matmul's rule for W2: upstream · A1ᵀ ({defs['__matmul__']})"
+    roles["B4"] = (f"matmul's rule for A1, W2ᵀ · upstream ({defs['__matmul__']}), then {g1_rule.op}'s: "
+                   f"{g1_rule.rules[0]} ({defs['_unary']}); shown ×m")
+    roles["B5"] = f"matmul's rule for W1: upstream · Xᵀ ({defs['__matmul__']})"
+    for eq, b in (("B3", "b2"), ("B6", "b1")):
+        roles[eq] = (f"add's rule for {b}: upstream summed back to {b}'s shape {tuple(params[b].shape)}, "
+                     f"Σ over the examples, keepdims ({defs['unbroadcast']})")
     return roles
 
 
@@ -240,7 +267,7 @@ def _notes(activation, values, m):
     notes = [("Why dZ2 = A2 − Y: the fused gradient of sigmoid and cross-entropy",
               "Per example L = −[y log a + (1 − y) log(1 − a)] with a = σ(z): ∂L/∂a = (a − y) / (a(1 − a)) and "
               "σ′(z) = a(1 − a), so ∂L/∂z = a − y: the σ′ factor cancels. Written from Z2, L = log(1 + e^z) − y·z, "
-              "whose derivative is σ(z) − y directly. That is the cost all three backends compute and autograd "
+              "whose derivative is σ(z) − y directly. That is the cost every backend computes and autograd "
               "differentiates, so none of them divides by a(1 − a), which rounds to 0 where σ saturates.")]
     if activation == "tanh":
         gap = float(np.max(np.abs(Z1 ** 2 - A1 ** 2)))
@@ -256,10 +283,10 @@ def _notes(activation, values, m):
                       "use the saved output the same way."))
     elif activation == "relu":
         notes.append(("g1′(Z1) for relu: 1 where Z1 > 0, else 0",
-                      "At exactly Z1 = 0 the derivative is a convention; all three backends take 0 there."))
+                      "At exactly Z1 = 0 the derivative is a convention; every backend takes 0 there."))
     else:
         notes.append(("g1′(Z1) for leaky_relu: 1 where Z1 > 0, else 0.01",
-                      "At exactly Z1 = 0 the derivative is a convention: NumPy and torch take 0.01, while JAX's "
+                      "At exactly Z1 = 0 the derivative is a convention: NumPy, torch and the tape take 0.01, while JAX's "
                       "where(Z1 ≥ 0, …) takes 1, the one place the backends may differ."))
     notes.append(("Where autograd's sum over the examples comes from (B3, B6)",
                   f"b1 is (n_h, 1) but Z1 is (n_h, m): `+ b1` copies b1 into each of the m = {m} columns. The "
@@ -273,7 +300,7 @@ def _notes(activation, values, m):
 def default_backends(activation, dtype, device=None):
     """The hand-written reference and every installed autograd backend; ({name: backend}, {missing: why})."""
     backends, missing = {"numpy": impls.get_backend("numpy", activation=activation, dtype=dtype)}, {}
-    for name in ("torch", "jax"):
+    for name in (n for n in impls.BACKENDS if n != "numpy"):
         if name in impls.available_backends():
             backends[name] = impls.get_backend(name, activation=activation, dtype=dtype, device=device)
         else:
