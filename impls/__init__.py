@@ -1,7 +1,7 @@
-"""backprop-compare: one hidden layer network trained by gradient descent, three ways.
+"""backprop-compare: one hidden layer network trained by gradient descent, four ways.
 
     >>> import impls
-    >>> backend = impls.get_backend("numpy")            # or "torch", "jax"
+    >>> backend = impls.get_backend("numpy")            # or "torch", "jax", "tape"
     >>> params = impls.init_params(n_x=2, n_h=4)
     >>> result = backend.train(params, X, Y, learning_rate=1.2, iterations=10000)
 
@@ -34,6 +34,7 @@ _REGISTRY = {
     "numpy": ("impls.numpy_backend", "NumpyBackend", "numpy"),
     "torch": ("impls.torch_backend", "TorchBackend", "torch"),
     "jax": ("impls.jax_backend", "JaxBackend", "jax"),
+    "tape": ("impls.tape_backend", "TapeBackend", "numpy"),  # this project's own autograd: NumPy only
     "torch-ddp": ("impls.torch_ddp_backend", "TorchDDPBackend", "torch"),
     "jax-sharded": ("impls.jax_sharded_backend", "JaxShardedBackend", "jax"),
 }
@@ -53,7 +54,7 @@ def install_hint(extra):
 
 
 def available_backends(data_parallel=False):
-    """The names of the backends whose library is installed, in the order numpy, torch, jax; with
+    """The names of the backends whose library is installed, in the order numpy, torch, jax, tape; with
     data_parallel=True also torch-ddp and jax-sharded after them."""
     return [name for name, (_, _, lib) in _REGISTRY.items()
             if (data_parallel or name not in DATA_PARALLEL) and importlib.util.find_spec(lib)]
@@ -63,8 +64,9 @@ def get_backend(name, *, activation="tanh", dtype="float64", device=None, worker
     """A backend by name.
 
     Args:
-        name: "numpy" (hand-written backprop), "torch" (torch.autograd), "jax" (jax.grad), or the
-            data-parallel "torch-ddp" (torch.distributed) and "jax-sharded" (a JAX device mesh).
+        name: "numpy" (hand-written backprop), "torch" (torch.autograd), "jax" (jax.grad), "tape"
+            (this project's own reverse-mode engine, impls/tape.py), or the data-parallel "torch-ddp"
+            (torch.distributed) and "jax-sharded" (a JAX device mesh).
         activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
         dtype: "float64" or "float32".
         device: None (the CPU), or "cuda"/"gpu" for torch and JAX.

@@ -13,8 +13,7 @@ WORKERS = 3  # the data-parallel backends in every backend test: uneven shards o
 
 def make_backend(name, **kwargs):
     """The backend, or a clean skip when its framework is not installed."""
-    if name != "numpy":
-        pytest.importorskip(name.split("-")[0])
+    pytest.importorskip(impls._REGISTRY[name][2])  # the library it needs: tape needs NumPy only
     if name in impls.DATA_PARALLEL:
         kwargs.setdefault("workers", WORKERS)
     return impls.get_backend(name, **kwargs)
@@ -33,6 +32,5 @@ def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
 
 @pytest.fixture(params=impls.BACKENDS)
 def backend_name(request):
-    if request.param != "numpy":
-        pytest.importorskip(request.param.split("-")[0])
+    pytest.importorskip(impls._REGISTRY[request.param][2])
     return request.param

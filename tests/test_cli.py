@@ -106,7 +106,7 @@ def test_run_exits_1_when_a_check_fails(monkeypatch, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--backends", "numpy,tensorflow"], "unknown backend 'tensorflow'; choose from numpy, torch, jax"),
+    (["--backends", "numpy,tensorflow"], "unknown backend 'tensorflow'; choose from numpy, torch, jax, tape"),
     (["--backends", "numpy,numpy"], "a backend is named twice"),
     (["--json", "no/such/dir/r.json", "--iterations", "1"], "folder no/such/dir does not exist"),
     (["--steps", "0"], "argument --steps: '0' must be >= 1"),

@@ -32,7 +32,7 @@ def test_backends_have_identical_interface():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"name": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax"),
+    ({"name": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax, tape"),
     ({"name": "numpy", "activation": "swish"}, "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
     ({"name": "numpy", "dtype": "float16"}, "unknown dtype 'float16'; choose one of: float64, float32"),
     ({"name": "numpy", "device": "cuda"}, "CPU only"),

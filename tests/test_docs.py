@@ -107,8 +107,9 @@ def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
-        "commit the notebook without outputs"
+    for cell in notebook.cells:  # run it afresh: the stored outputs must not be what passes the test
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     client = nbclient.NotebookClient(notebook, kernel_name="backprop-compare-test", timeout=300,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
@@ -117,6 +118,22 @@ def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     assert "Every difference is rounding" in printed
     assert "checks pass: the backends compute the same map" in printed
     assert "All ten equations are right" in printed and "B4 is wrong" in printed
+    assert "matmul: grad wrt W2 = upstream · A1ᵀ" in printed  # the tape's trace
     images = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs
               if "image/png" in out.get("data", {})]
     assert len(images) >= 3
+
+
+def test_the_notebook_is_stored_with_its_outputs():
+    """A student browsing the repository sees the results. To refresh them, execute it with nbclient
+    (as the test above does, from a scratch folder) and drop each cell's "execution" timestamps."""
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert all(cell["outputs"] for cell in code), "execute the notebook and store its outputs"
+    assert [cell["execution_count"] for cell in code] == list(range(1, len(code) + 1)), "run top to bottom"
+    text = "".join("".join(out.get("text", "")) for cell in code for out in cell["outputs"])
+    assert "Traceback" not in text and "Error" not in text
+    assert not re.search(r"(/home/|/work/|/tmp/|/Users/|[A-Z]:\\)", text), "no paths of one machine"
+    assert all("execution" not in cell["metadata"] for cell in code), "no timestamps of one run"
+    assert "Equations named: F1 F2 F3 F4 B1 B2 B3 B4 B5 B6 (all ten)" in text  # the traces, not a raw jaxpr
+    assert "{ lambda" not in text

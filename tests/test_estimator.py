@@ -133,7 +133,7 @@ def test_divergence_names_the_iteration_and_grid_search_scores_it_nan():
     ({"activation": "swish"}, "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
     ({"dtype": "float16"}, "unknown dtype 'float16'; choose one of: float64, float32"),
     ({"dtype": np.float32}, "unknown dtype <class 'numpy.float32'>"),
-    ({"backend": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax"),
+    ({"backend": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax, tape"),
     ({"random_state": -1}, "random_state must be None, a RandomState or a whole number from 0 to 4294967295"),
     ({"random_state": "abc"}, "cannot be used to seed"),
 ])

@@ -82,6 +82,7 @@ def floor_products(framework, device=None):
         (prepare, products): prepare(W1, X, dZ1) puts NumPy arrays where `framework` computes (on
         `device`); products(W1, X, dZ1) returns W1·X and dZ1·Xᵀ of prepared arrays, finished.
     """
+    framework = impls._REGISTRY[framework][2] if framework in impls.BACKENDS else framework  # tape: numpy
     if framework == "numpy":
         return (lambda *arrays: arrays), (lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))
     if framework == "torch":

@@ -160,7 +160,7 @@ def plot_learning_rates(runs, directory):
     return _save(fig, directory, "demo-learning-rate.png")
 
 
-def plot_hidden_units(runs, backend, X, Y, directory):
+def plot_hidden_units(runs, backend, X, Y, directory, planar=True):
     from compare.plots import _pyplot, decision_boundaries
 
     plt = _pyplot()
@@ -178,7 +178,8 @@ def plot_hidden_units(runs, backend, X, Y, directory):
     ax.grid(alpha=0.3)
     for ax in flat[len(runs) + 1:]:
         ax.axis("off")
-    fig.suptitle("Hidden layer size: one unit draws a line, a few draw the flower, many fit the noise")
+    fig.suptitle("Hidden layer size: one unit draws a line, a few draw the flower, many fit the noise" if planar
+                 else "Hidden layer size: the decision boundary each n_h draws")
     return _save(fig, directory, "demo-hidden-units.png")
 
 
@@ -271,15 +272,26 @@ def _demo_learning_rate(backend, X, Y, params, rates, args):
     print(f"  {'α':>8}{'cost @100':>11}{'final cost':>12}{'accuracy':>10}  {'':11}cost rose (of the cost's "
           f"{records} records, every 10 steps)")
     for run in runs:
-        early = f"{run['costs'][10]:>11.4g}" if len(run["costs"]) > 10 else f"{'—':>11}"  # cost after 100 steps
+        early = f"{run['costs'][10]:>11.4f}" if len(run["costs"]) > 10 else f"{'—':>11}"  # cost after 100 steps
         if run["diverged"]:
-            print(f"  {run['rate']:>8g}{early}  diverges: {run['diverged']}")
+            print(f"  {run['rate']:>8g}{early}{'—':>12}{'—':>10}  diverges at iteration {run['iterations'][-1]}")
             continue
         print(f"  {run['rate']:>8g}{early}{run['final_cost']:>12.4f}{100 * run['accuracy']:>9.2f}%  "
               f"{run['verdict']:11}{run['rises']}")
-    print("A small α takes tiny steps and the cost crawls; the course's 1.2 goes down steadily; a large α\n"
-          "overshoots the valley, so the cost goes up again and again (oscillates) or blows up (diverges).")
+    print(lesson(runs))
     return plot_learning_rates(runs, args.plots)
+
+
+def lesson(runs):
+    """What the learning-rate runs show, in words, naming the rates that showed it."""
+    said = {v: ", ".join(f"{r['rate']:g}" for r in runs if r["verdict"] == v)
+            for v in ("crawls", "converges", "oscillates", "diverges")}
+    parts = [f"α = {said['crawls']} took tiny steps and the cost crawls" if said["crawls"] else "",
+             f"α = {said['converges']} went down steadily" if said["converges"] else "",
+             f"α = {said['oscillates']} overshot the valley, so the cost went up again and again"
+             if said["oscillates"] else "",
+             f"α = {said['diverges']} blew up (diverged)" if said["diverges"] else ""]
+    return "; ".join(p for p in parts if p) + "."
 
 
 def _demo_hidden_units(backend, X, Y, sizes, args):
@@ -294,12 +306,13 @@ def _demo_hidden_units(backend, X, Y, sizes, args):
     best = max(runs, key=lambda r: r["accuracy"])
     print(f"Best training accuracy: {100 * best['accuracy']:.2f}% with n_h = {best['n_h']} (training accuracy only: "
           "there is no test set here).")
-    if args.dataset == "planar":
+    if args.dataset == "planar" and min(sizes) <= 2 < max(sizes):
         print("One or two units draw little more than a line; from three on, the flower's petals are found;\n"
               "many more units fit the training points a little better without learning more of the shape.")
     if X.shape[0] != 2:
         print("(decision boundaries need 2 features; the picture shows accuracy only)")
-    return plot_hidden_units(runs, backend, X, Y, args.plots) if X.shape[0] == 2 else _accuracy_only(runs, args)
+    return (plot_hidden_units(runs, backend, X, Y, args.plots, planar=args.dataset == "planar") if X.shape[0] == 2
+            else _accuracy_only(runs, args))
 
 
 def _accuracy_only(runs, args):

@@ -94,15 +94,17 @@ def _locate(backend):
     where = {eq: f"{name}:{tags[eq][0]}: {tags[eq][1]}" if eq in tags else name for eq in ("F1", "F2", "F3", "F4")}
     where["fused"] = any("binary_cross_entropy_with_logits(" in line.split("#")[0]  # code, not a comment
                          for line in path.read_text(encoding="utf-8").splitlines())
-    needles = {"torch": ("torch.autograd.grad(", "torch.autograd.grad("), "jax": ("jax.grad(", "jax.vjp(")}
-    for key, needle, method in zip(("grad", "inner"), needles[backend], ("_gradients", "_intermediates")):
+    needles = {"torch": ("torch.autograd.grad(", "torch.autograd.grad("), "jax": ("jax.grad(", "jax.vjp("),
+               "tape": ("tape.backward(", "tape.backward(")}
+    methods = ("_backward", "_backward") if backend == "tape" else ("_gradients", "_intermediates")
+    for key, needle, method in zip(("grad", "inner"), needles[backend], methods):
         line = call_lines(path, needle).get(method)
         where[key] = f"{name}:{line}" if line else name
     return where
 
 
 def _roles(activation, params, m):
-    """What plays each equation's part in torch and in JAX: {id: {"torch": text, "jax": text}}."""
+    """What plays each equation's part in torch, JAX and the tape: {id: {"torch": text, "jax": text, …}}."""
     t, j = _locate("torch"), _locate("jax")
     _, torch_gp, jax_gp = DERIVATIVES[activation]
     roles = {eq: {"torch": f"{t[eq]}, recorded for the backward pass",
@@ -134,6 +136,31 @@ def _roles(activation, params, m):
                "jax": f"the transpose of the dot_general W1 @ X, in jax.grad ({j['grad']})"},
         "B6": unbroadcast("b1", "F1"),
     })
+    for eq, text in _tape_roles(activation, params).items():
+        roles[eq]["tape"] = text
+    return roles
+
+
+def _tape_roles(activation, params):
+    """What plays each equation's part on the tape: its forward lines and the rules in impls/tape.py."""
+    from impls import tape, tape_backend
+
+    w = _locate("tape")
+    engine = Path(tape.__file__)
+    defs = {k: f"{_relative(engine)}:{n}" for k, n in call_lines(engine, "def ").items()}
+    t = tape.Tape()  # the activation's own rule, as its node states it
+    g1_rule = tape_backend.ACTIVATIONS[activation](t.var(np.zeros((1, 1)), requires_grad=True)).tape.nodes[-1]
+    roles = {eq: f"{w[eq]}, recorded on the tape with its vector-Jacobian product" for eq in ("F1", "F2", "F3")}
+    roles["F4"] = f"{w['F4']}, recorded, but off J's path: the cost is computed from Z2"
+    roles["B1"] = (f"the tape's backward ({w['grad']}) through divide by m, sum, subtract, multiply by Y and "
+                   "softplus, whose rule is upstream ⊙ σ(Z2): (A2 − Y)/m at the node Z2; shown ×m")
+    roles["B2"] = f"matmul's rule for W2: upstream · A1ᵀ ({defs['__matmul__']})"
+    roles["B4"] = (f"matmul's rule for A1, W2ᵀ · upstream ({defs['__matmul__']}), then {g1_rule.op}'s: "
+                   f"{g1_rule.rules[0]} ({defs['_unary']}); shown ×m")
+    roles["B5"] = f"matmul's rule for W1: upstream · Xᵀ ({defs['__matmul__']})"
+    for eq, b in (("B3", "b2"), ("B6", "b1")):
+        roles[eq] = (f"add's rule for {b}: upstream summed back to {b}'s shape {tuple(params[b].shape)}, "
+                     f"Σ over the examples, keepdims ({defs['unbroadcast']})")
     return roles
 
 
@@ -202,12 +229,13 @@ class Explanation:
                                "of |hand-written − autograd|. Autograd gives ∂J/∂Z; the course's dZ has no 1/m in "
                                f"it, dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
-        head = f"{'':4}{'equation':30}{'result':15}{'NumPy backend':27}" + "".join(
+        wide = max(30, max(len(row.equation) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
+        head = f"{'':4}{'equation':{wide}}{'result':15}{'NumPy backend':27}" + "".join(
             f"{'max|Δ| ' + b:>13}" for b in columns)
         lines += [head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>13}" for b in columns)
-            lines.append(f"{row.id:4}{row.equation:30}{row.result + ' ' + str(row.shape):15}{row.numpy_line:27}{diffs}")
+            lines.append(f"{row.id:4}{row.equation:{wide}}{row.result + ' ' + str(row.shape):15}{row.numpy_line:27}{diffs}")
             for i, code in enumerate(row.numpy_code):
                 lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{code}")
             for b in columns:
@@ -239,7 +267,7 @@ def _notes(activation, values, m):
     notes = [("Why dZ2 = A2 − Y: the fused gradient of sigmoid and cross-entropy",
               "Per example L = −[y log a + (1 − y) log(1 − a)] with a = σ(z): ∂L/∂a = (a − y) / (a(1 − a)) and "
               "σ′(z) = a(1 − a), so ∂L/∂z = a − y: the σ′ factor cancels. Written from Z2, L = log(1 + e^z) − y·z, "
-              "whose derivative is σ(z) − y directly. That is the cost all three backends compute and autograd "
+              "whose derivative is σ(z) − y directly. That is the cost every backend computes and autograd "
               "differentiates, so none of them divides by a(1 − a), which rounds to 0 where σ saturates.")]
     if activation == "tanh":
         gap = float(np.max(np.abs(Z1 ** 2 - A1 ** 2)))
@@ -255,10 +283,10 @@ def _notes(activation, values, m):
                       "use the saved output the same way."))
     elif activation == "relu":
         notes.append(("g1′(Z1) for relu: 1 where Z1 > 0, else 0",
-                      "At exactly Z1 = 0 the derivative is a convention; all three backends take 0 there."))
+                      "At exactly Z1 = 0 the derivative is a convention; every backend takes 0 there."))
     else:
         notes.append(("g1′(Z1) for leaky_relu: 1 where Z1 > 0, else 0.01",
-                      "At exactly Z1 = 0 the derivative is a convention: NumPy and torch take 0.01, while JAX's "
+                      "At exactly Z1 = 0 the derivative is a convention: NumPy, torch and the tape take 0.01, while JAX's "
                       "where(Z1 ≥ 0, …) takes 1, the one place the backends may differ."))
     notes.append(("Where autograd's sum over the examples comes from (B3, B6)",
                   f"b1 is (n_h, 1) but Z1 is (n_h, m): `+ b1` copies b1 into each of the m = {m} columns. The "
@@ -272,7 +300,7 @@ def _notes(activation, values, m):
 def default_backends(activation, dtype, device=None):
     """The hand-written reference and every installed autograd backend; ({name: backend}, {missing: why})."""
     backends, missing = {"numpy": impls.get_backend("numpy", activation=activation, dtype=dtype)}, {}
-    for name in ("torch", "jax"):
+    for name in (n for n in impls.BACKENDS if n != "numpy"):
         if name in impls.available_backends():
             backends[name] = impls.get_backend(name, activation=activation, dtype=dtype, device=device)
         else:
@@ -341,12 +369,22 @@ def register(subparsers):
     for action in p._actions:  # explain trains nothing unless asked: it looks at the starting parameters
         if action.dest == "iterations":
             action.default, action.help = 0, "explain at the parameters after this many steps (default: 0)"
+    p.add_argument("--trace", action="store_true", help="show the backward pass as an autograd engine runs "
+                   "it, node by node, read from its live graph (see --backend)")
+    p.add_argument("--backend", choices=TRACE_ENGINES, default="tape",
+                   help="the engine --trace reads: tape, torch or jax (default: tape)")
+    p.add_argument("--graph", type=Path, default=None, metavar="PATH.png",
+                   help="draw the computational graph (F1–F4, the cost, B1–B6) into this PNG file")
     p.set_defaults(func=cmd_explain)
 
 
 def cmd_explain(args):
     from compare import cli
 
+    if args.graph is not None:
+        check_output(args.graph, args.dataset)  # before any work
+    if args.trace or args.graph is not None:
+        return _trace_and_graph(args)
     backends, missing = default_backends(args.activation, args.dtype, args.device)
     X, Y, params = cli.load_problem(args)
     at = f"from init_params(seed={args.seed})"
@@ -356,3 +394,36 @@ def cmd_explain(args):
     result = explain(params, X, Y, backends=backends, missing=missing, dataset=args.dataset, at=at)
     print(result)
     return 0 if result.ok else 1
+
+
+TRACE_ENGINES = ("tape", "torch", "jax")
+
+
+def check_output(path, dataset):
+    """Refuse, before the work, an output that is a folder, a special file or the input data set."""
+    from impls.model_io import check_destination
+
+    check_destination(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: is not a regular file; give a .png file name")
+    if path.exists() and Path(dataset).is_file() and path.samefile(dataset):
+        raise ValueError(f"{path}: is the input data set --dataset {dataset}; give another file name")
+
+
+def _trace_and_graph(args):
+    from compare import cli
+    from compare.teach import graph, trace
+
+    if args.trace and args.backend not in impls.available_backends():
+        raise ValueError(f"--trace --backend {args.backend}: {args.backend} is not installed "
+                         f"(pip install -c constraints.txt -e \".[{args.backend}]\")")
+    X, Y, params = cli.load_problem(args)
+    if args.iterations:
+        params = impls.get_backend("numpy", activation=args.activation, dtype=args.dtype).train(
+            params, X, Y, learning_rate=args.lr, iterations=args.iterations).params
+    if args.trace:
+        print(trace.trace(args.backend, params, X, Y, activation=args.activation, dtype=args.dtype))
+    if args.graph is not None:
+        graph.write_graph(args.graph, params, X, Y, activation=args.activation, dtype=args.dtype)
+        print(f"Graph written to {args.graph}")
+    return 0

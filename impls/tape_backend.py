@@ -1,0 +1,76 @@
+"""The tape: the same forward pass on this project's own reverse-mode engine (impls/tape.py); every
+gradient comes from walking the tape backwards, none is written by hand."""
+import numpy as np
+
+from impls import tape
+from impls.base import Backend
+
+
+def cross_entropy(Z2, Y):
+    # -[Y log σ(Z2) + (1-Y) log(1-σ(Z2))] = log(1 + e^Z2) - Y·Z2: finite even where σ(Z2) rounds to 0 or 1.
+    return (tape.softplus(Z2) - Y * Z2).sum() / Z2.shape[1]
+
+
+ACTIVATIONS = {"tanh": tape.tanh, "relu": tape.relu, "sigmoid": tape.sigmoid_op, "leaky_relu": tape.leaky_relu}
+
+
+class TapeBackend(Backend):
+    name = "tape"
+
+    def __init__(self, *, activation="tanh", dtype="float64", device=None):
+        super().__init__(activation=activation, dtype=dtype, device=device)
+        if device not in (None, "cpu"):
+            raise ValueError(f"the tape backend runs on the CPU only, not on device {device!r}")
+        self.g1 = ACTIVATIONS[activation]
+
+    def _asarray(self, a):
+        return np.asarray(a, dtype=self.dtype)
+
+    def _numpy(self, a):
+        return a.value if isinstance(a, tape.Var) else a
+
+    def _graph(self, p, X, Y=None):
+        """A fresh tape with the parameters as its leaves (gradient wanted) and X, Y as constants."""
+        t = tape.Tape()
+        p = {k: w if isinstance(w, tape.Var) else t.var(w, k, requires_grad=True) for k, w in p.items()}
+        X = t.var(X, "X")
+        return (p, X) if Y is None else (p, X, t.var(Y, "Y"))
+
+    def _forward(self, p, X):
+        if not isinstance(X, tape.Var):
+            p, X = self._graph(p, X)
+        Z1 = p["W1"] @ X + p["b1"]                                  # F1
+        A1 = self.g1(Z1)                                            # F2
+        Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
+        A2 = tape.sigmoid_op(Z2)                                    # F4
+        return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+    def _cost(self, p, X, Y):
+        return self._numpy(self._graph_cost(*self._graph(p, X, Y))[0])
+
+    def _graph_cost(self, p, X, Y):
+        """J on the tape, and the forward values it was built from."""
+        cache = self._forward(p, X)
+        return cross_entropy(cache["Z2"], Y), cache
+
+    def _backward(self, p, X, Y):
+        p, X, Y = self._graph(p, X, Y)
+        J, cache = self._graph_cost(p, X, Y)
+        J.tape.backward(J)
+        return p, cache
+
+    def _gradients(self, p, X, Y):
+        p, _ = self._backward(p, X, Y)
+        return {"d" + k: w.grad for k, w in p.items()}
+
+    def _intermediates(self, p, X, Y):
+        # The tape's own gradients at the inner nodes, scaled by m to the course's dZ = m·∂J/∂Z (as torch).
+        _, cache = self._backward(p, X, Y)
+        m = X.shape[1]
+        return {"dZ2": m * cache["Z2"].grad, "dA1": m * cache["A1"].grad, "dZ1": m * cache["Z1"].grad}
+
+    def _train(self, p, X, Y, learning_rate, n):
+        for _ in range(n):
+            grads = self._gradients(p, X, Y)
+            p = {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
+        return p
