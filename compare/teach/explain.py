@@ -401,13 +401,9 @@ TRACE_ENGINES = ("tape", "torch", "jax")
 
 def check_output(path, dataset):
     """Refuse, before the work, an output that is a folder, a special file or the input data set."""
-    from impls.model_io import check_destination
+    from impls.files import check_destination
 
-    check_destination(path)
-    if path.exists() and not path.is_file():
-        raise ValueError(f"{path}: is not a regular file; give a .png file name")
-    if path.exists() and Path(dataset).is_file() and path.samefile(dataset):
-        raise ValueError(f"{path}: is the input data set --dataset {dataset}; give another file name")
+    check_destination(path, [("--dataset", dataset)], f"--graph {path}")
 
 
 def _trace_and_graph(args):
