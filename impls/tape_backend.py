@@ -17,8 +17,8 @@ ACTIVATIONS = {"tanh": tape.tanh, "relu": tape.relu, "sigmoid": tape.sigmoid_op,
 class TapeBackend(Backend):
     name = "tape"
 
-    def __init__(self, *, activation="tanh", dtype="float64", device=None):
-        super().__init__(activation=activation, dtype=dtype, device=device)
+    def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
+        super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)
         if device not in (None, "cpu"):
             raise ValueError(f"the tape backend runs on the CPU only, not on device {device!r}")
         self.g1 = ACTIVATIONS[activation]

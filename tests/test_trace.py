@@ -141,7 +141,7 @@ def test_explain_graph_refuses_its_own_input(tmp_path, capsys):
     data.write_text("a,b,y\n" + "\n".join(f"{a},{b},{int(y)}" for a, b, y in zip(X[0], X[1], Y[0])) + "\n")
     before = data.read_bytes()
     assert main(["explain", "--dataset", str(data), "--graph", str(data)]) == 2
-    assert "is the input data set" in capsys.readouterr().err and data.read_bytes() == before
+    assert "is the input --dataset" in capsys.readouterr().err and data.read_bytes() == before
 
 
 def test_explain_table_column_holds_leaky_relus_equation(capsys):
