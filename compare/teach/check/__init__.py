@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import assignment
 from .grading import EQUATIONS, Grade, build_job, grade_records, process_failure, random_problem, reference
-from .sandbox import run_in_child, run_in_process
+from .sandbox import LOAD_TIMEOUT, run_in_child, run_in_process
 from .cli import format_grade, register  # noqa: F401 - the command, and the notebook's import
 
 SIGNATURES = {"forward_propagation": ("X", "parameters"), "backward_propagation": ("parameters", "cache", "X", "Y")}
@@ -35,13 +35,14 @@ def grade(forward, backward, *, problems=3, seed=0, path=None):
     return grade_records(outcome.calls, outcome.arrays, refs, _new_grade())
 
 
-def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY):
+def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load_timeout=LOAD_TIMEOUT):
     """Grade a student's file: its functions run in a child process with time and memory limits.
 
     Args:
         path: the student's .py file, defining at least forward_propagation and backward_propagation.
         problems, seed: the random problems, as for `grade`.
-        timeout: seconds the child may run; memory: bytes of address space it may use.
+        timeout: seconds the student's functions may run, once the file is loaded; load_timeout: seconds
+            loading the file (its imports) may take; memory: bytes of address space the child may use.
 
     Returns:
         Grade, with .functions: the verdict on each other course function the file defines.
@@ -54,7 +55,8 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY):
         raise ValueError(f"{path}: no such file")
     calls, inputs, refs = build_job(problems, seed)
     more, more_inputs, expected = assignment.build(seed)
-    outcome = run_in_child(path, calls + more, {**inputs, **more_inputs}, timeout=timeout, memory=memory)
+    outcome = run_in_child(path, calls + more, {**inputs, **more_inputs}, timeout=timeout, memory=memory,
+                           load_timeout=load_timeout)
     result = _new_grade()
     result.output = outcome.output
     if outcome.failure and outcome.running in ("start", "load"):

@@ -404,6 +404,8 @@ def _grade_forward(record, arrays, r, X, sizes, result):
     else:
         start = 0
     local = dict(r)  # each equation is checked on the student's own input to it
+    if start and _array(cache["A1"]) is not None and _array(cache["A1"]).shape == r["A1"].shape:
+        local["A1"] = _array(cache["A1"])
     for key, eq in list(FORWARD.items())[start:]:
         want = {"Z1": r["W1"] @ X + r["b1"], "A1": np.tanh(local["Z1"]),
                 "Z2": r["W2"] @ local["A1"] + r["b2"], "A2": sigmoid(local["Z2"])}[key]

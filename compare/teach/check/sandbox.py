@@ -12,11 +12,13 @@ import inspect
 import json
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
 import numpy as np
 
+LOAD_TIMEOUT = 30.0  # seconds to import the student's file and what it imports (torch: seconds when busy)
 MAX_ITEMS = 32  # a dict or tuple longer than this is described, not sent
 
 
@@ -259,7 +261,7 @@ class Outcome:
         self.load, self.calls, self.failure, self.running, self.output = load, calls or {}, failure, running, output
 
 
-def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30):
+def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30, load_timeout=LOAD_TIMEOUT):
     """Run `calls` on the student's file in a new process: time and memory limits, no stdin, a scratch folder.
 
     Returns:
@@ -285,14 +287,23 @@ def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30):
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         with open(job / "stdout", "wb") as out, open(job / "stderr", "wb") as err:
+            started = time.monotonic()
             child = subprocess.Popen([sys.executable, "-I", str(Path(__file__).resolve()), str(job),
                                       str(Path(path).resolve())], cwd=job / "scratch", env=env,
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                      preexec_fn=limits if os.name == "posix" else None, start_new_session=True)
+            progress, timed_out = job / "out" / "progress", False
             try:
-                status, timed_out = child.wait(timeout=timeout), False
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                # the clock for the student's functions starts once the file is loaded: its imports (torch
+                # takes seconds on a busy machine) have load_timeout of their own
+                deadline, loaded = started + load_timeout, False
+                while child.poll() is None:
+                    if not loaded and progress.exists() and progress.read_text().split()[-1:] not in ([], ["load"]):
+                        deadline, loaded = time.monotonic() + timeout, True
+                    if time.monotonic() > deadline:
+                        timed_out = True
+                        break
+                    time.sleep(0.02)
             finally:
                 try:
                     os.killpg(child.pid, signal.SIGKILL)  # its own children too
@@ -304,7 +315,7 @@ def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30):
         running = steps[-1] if steps else "start"
         answer = job / "out" / "out.json"
         if timed_out:
-            return Outcome(failure=("timeout", timeout), running=running, output=output)
+            return Outcome(failure=("timeout", timeout if loaded else load_timeout), running=running, output=output)
         if status != 0 or not answer.exists():
             return Outcome(failure=("exit", status), running=running, output=output)
         try:
