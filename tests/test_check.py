@@ -14,6 +14,8 @@ from compare.teach.check import check_file, grade, random_problem, reference
 from compare.teach.check.grading import _grads
 from impls.datasets import planar
 
+ROOT = Path(__file__).resolve().parents[1]
+
 # The course's exercise, as a student hands it in.
 COURSE = '''\
 import numpy as np
@@ -262,3 +264,113 @@ def test_a_z1_for_a1_mistake_hides_at_the_courses_tiny_weights():
         assert rel_error(wrong["dW1"], r["dW1"]) > 0.1
 
 
+
+
+# --- the student's code in a child process, and a class at once ---------------------------------------
+
+STUDENTS = ROOT / "tests" / "students"
+# file -> (verdict, the first thing named, words its diagnosis must use)
+CLASS = {
+    "right_course.py": ("PASS", None, None),
+    "right_multiply.py": ("PASS", None, None),
+    "right_matmul.py": ("PASS", None, None),
+    "assignment_wrong.py": ("FAIL", "initialize_parameters", "np.random.seed(2)"),
+    "bad_array.py": ("FAIL", "F1", "cannot be read as an array of numbers (RuntimeError: not computed yet)"),
+    "cache_a1_key.py": ("FAIL", "cache", "'a1' is not one of them"),
+    "inplace_relu.py": ("FAIL", "F2", "the cache's Z1 is the same array as A1"),
+    "input_call.py": ("FAIL", "F1", "input() waits for the keyboard"),
+    "keyboard_interrupt.py": ("FAIL", "B1", "raised KeyboardInterrupt"),
+    "memory_hog.py": ("FAIL", "F1", "more memory than check allows"),
+    "mutates_params.py": ("FAIL", "parameters", 'changes parameters["W1"] in place'),
+    "none_left.py": ("FAIL", "B5", "dW1 is None"),
+    "os_exit.py": ("FAIL", "process", "exit status 0 and no answer"),
+    "patch_activations.py": ("FAIL", "F2", "the activation is missing"),
+    "patch_dot.py": ("FAIL", "F1", "b1 is missing"),
+    "syntax_error.py": ("ERROR", None, "cannot be loaded: SyntaxError"),
+    "sys_exit.py": ("FAIL", "B2", "raised SystemExit: 0"),
+    "torch_grad.py": ("FAIL", "F1", "requires grad: call .detach().numpy()"),
+    "tuple_cache.py": ("FAIL", "cache", "the course's cache is a dict with keys Z1, A1, Z2, A2"),
+    "w1_in_b4.py": ("FAIL", "B4", "W1 in place of W2"),
+    "while_true.py": ("FAIL", "process", "did not finish within 3 s in backward_propagation"),
+}
+
+
+def test_check_grades_a_class_folder_one_line_each_with_a_summary_and_json(tmp_path, capsys):
+    expected = dict(CLASS)
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # the file cannot import torch: it cannot be loaded, which is the diagnosis then
+        expected["torch_grad.py"] = ("ERROR", None, "No module named 'torch'")
+    assert sorted(p.name for p in STUDENTS.glob("*.py")) == sorted(expected)
+    gradebook = tmp_path / "grades.json"
+    assert main(["check", str(STUDENTS), "--timeout", "3", "--json", str(gradebook)]) == 2  # a file cannot load
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    counts = {v: sum(e[0] == v for e in expected.values()) for v in ("PASS", "FAIL", "ERROR")}
+    assert f"{len(expected)} files: {counts['PASS']} pass, {counts['FAIL']} fail, {counts['ERROR']} cannot be loaded" \
+        in lines
+    assert "forward done" not in out  # right_multiply.py prints: the student's output is not the grade's
+    rows = {Path(r["file"]).name: r for r in json.loads(gradebook.read_text())["files"]}
+    for name, (verdict, first, words) in expected.items():
+        line = next(x for x in lines if x.startswith(str(STUDENTS / name) + "  "))
+        assert f"  {verdict}" in line, line
+        row = rows[name]
+        assert row["verdict"] == verdict.lower()
+        if verdict == "FAIL":
+            text = " ".join(w["problem"] + " " + w["hint"] for w in row["wrong"]) + " ".join(row["functions"].values())
+            names = [w["name"] for w in row["wrong"]] + [n for n, v in row["functions"].items() if v.startswith("WRONG")]
+            assert names[0] == first and words in text, (name, row["wrong"], row["functions"])
+            assert f"FAIL  {first}" in line
+        elif verdict == "ERROR":
+            assert words in row["error"] and words in line
+        else:
+            assert row["ok"] and set(row["equations"].values()) == {"ok"}
+    assert all(v == "ok" for v in rows["right_course.py"]["functions"].values())
+    assert rows["right_multiply.py"]["functions"]["compute_cost"] == "ok"
+    assert rows["right_multiply.py"]["functions"]["nn_model"] == "not graded (not defined)"
+    assert "forward done" in rows["right_multiply.py"]["output"]
+    wrong = rows["assignment_wrong.py"]["functions"]
+    assert "float(np.squeeze(cost))" in wrong["compute_cost"] and "learning_rate=1.2" in wrong["update_parameters"]
+    assert not list(STUDENTS.glob("__pycache__"))  # nothing written beside the students' files
+
+
+def test_check_exit_status_of_a_class(tmp_path, capsys):
+    assert main(["check", str(STUDENTS / "right_course.py"), str(STUDENTS / "right_matmul.py")]) == 0
+    assert main(["check", str(STUDENTS / "right_course.py"), str(STUDENTS / "none_left.py")]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "2 files: 1 pass, 1 fail, 0 cannot be loaded"
+
+
+@pytest.mark.parametrize("target", ["input", "folder"])
+def test_check_json_destination_is_checked_before_the_work(tmp_path, capsys, target):
+    path = student(tmp_path, COURSE)
+    before = path.read_bytes()
+    destination = path if target == "input" else tmp_path
+    assert main(["check", str(path), "--json", str(destination)]) == 2
+    err = capsys.readouterr()
+    assert err.out == "" and err.err.count("\n") == 1 and "Traceback" not in err.err
+    assert path.read_bytes() == before
+
+
+def test_check_a_single_file_that_exits_or_hangs_is_a_diagnosis_not_a_pass(tmp_path, capsys):
+    path = student(tmp_path, COURSE.replace("    dZ2 = A2 - Y", "    import os\n    os._exit(0)\n    dZ2 = A2 - Y"))
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "exit status 0 and no answer (os._exit() or similar)" in out and "All ten" not in out
+
+
+def test_check_objects_that_cannot_be_read_are_a_diagnosis(tmp_path):
+    class Hostile:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            raise RuntimeError("no")
+
+    def forward(X, parameters):
+        return Hostile(), {"Z1": Hostile(), "A1": None, "Z2": None, "A2": None}
+
+    def backward(parameters, cache, X, Y):
+        return {"dW1": Hostile(), "db1": None, "dW2": None, "db2": None}
+    result = grade(forward, backward)
+    assert result.equation == "F1" and "a Hostile that cannot be read" in result.problem
+    assert any(w["name"] == "B2" and "dW2 is None" in w["problem"] for w in result.wrong)

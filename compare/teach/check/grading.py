@@ -557,7 +557,8 @@ def _diagnose_exception(record, arrays, result, stage, r, X, Y, sizes):
     line = record.get("line", "")
     at = f"\n  at line {record['line_number']} of {record['file']}: {line}" if record.get("line_number") else ""
     raised = f"{function} raised {record['message']}"
-    note = f"\n  ({EXITS[record['type']]})" if record["type"] in EXITS else ""
+    kind = next((k for k in record.get("kinds", [record["type"]]) if k in EXITS), None)
+    note = f"\n  ({EXITS[kind]})" if kind else ""
     if stage == "backward" and record["type"] in ("KeyError", "IndexError", "TypeError") and \
             re.search(r"\b(cache|parameters)\s*\[", line):
         which = "cache" if re.search(r"\bcache\s*\[", line) else "parameters"

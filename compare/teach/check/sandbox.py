@@ -1,7 +1,7 @@
 """The child process of `check`: load the student's file, call its functions on the inputs the grader
 sends, and send back the raw outputs as plain arrays and JSON (never pickles).
 
-Run as a script by path (`python -I sandbox.py JOB STUDENT.py`), it needs only the standard library
+Run as a script by path (`python -I -B sandbox.py JOB STUDENT.py`: no __pycache__ beside their file), it needs only the standard library
 and NumPy, so nothing of the grader is imported into the process the student's code can change. The
 grader, in its own process, computes every reference value; it trusts a result only when this
 process wrote its answer completely and exited with status 0.
@@ -196,7 +196,8 @@ def _arrays(local_vars, encoder):
 
 
 def _raised(e, f, path, encoder):
-    record = {"status": "raised", "type": type(e).__name__, "message": last_line(e), "locals": {}}
+    record = {"status": "raised", "type": type(e).__name__, "message": last_line(e), "locals": {},
+              "kinds": [c.__name__ for c in type(e).__mro__]}  # numpy's _ArrayMemoryError is a MemoryError
     if isinstance(e, KeyError) and e.args:
         record["key"] = repr(e.args[0])
     tb = e.__traceback__
@@ -278,8 +279,7 @@ def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30, load_ti
         (job / "out").mkdir()
         (job / "calls.json").write_text(json.dumps(calls))
         np.savez(job / "in.npz", **inputs)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env.update(PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1")  # no __pycache__ beside the file
+        env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}  # -I: PYTHON* variables are ignored
 
         def limits():
             import resource
@@ -288,7 +288,7 @@ def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30, load_ti
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         with open(job / "stdout", "wb") as out, open(job / "stderr", "wb") as err:
             started = time.monotonic()
-            child = subprocess.Popen([sys.executable, "-I", str(Path(__file__).resolve()), str(job),
+            child = subprocess.Popen([sys.executable, "-I", "-B", str(Path(__file__).resolve()), str(job),
                                       str(Path(path).resolve())], cwd=job / "scratch", env=env,
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                      preexec_fn=limits if os.name == "posix" else None, start_new_session=True)
