@@ -2,6 +2,7 @@
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .grading import EQUATIONS
@@ -78,6 +79,8 @@ def register(subparsers):
                    help="seconds each file's code may run (default: 10)")
     p.add_argument("--memory", type=positive_float, default=2.0, metavar="GB",
                    help="memory each file's code may use, in GB (default: 2)")
+    p.add_argument("--jobs", type=positive_int, default=min(4, os.cpu_count() or 1), metavar="N",
+                   help="files graded at the same time, each in its own process (default: the cores, at most 4)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write every file's full result as JSON")
     p.set_defaults(func=cmd_check)
 
@@ -122,23 +125,32 @@ def cmd_check(args):
         result = check_file(files[0], problems=args.problems, seed=args.seed, timeout=args.timeout, memory=memory)
         print(format_grade(result, files[0].name))
         return 0 if result.ok else 1
-    rows, lines, counts = [], [], {"pass": 0, "fail": 0, "error": 0}
-    for path in files:
+
+    def grade_one(path):
         try:
-            result, error = check_file(path, problems=args.problems, seed=args.seed, timeout=args.timeout,
-                                       memory=memory), None
+            return check_file(path, problems=args.problems, seed=args.seed, timeout=args.timeout,
+                              memory=memory), None
         except ValueError as e:
-            result, error = None, str(e)
-        verdict = "error" if error else "pass" if result.ok else "fail"
-        counts[verdict] += 1
-        line = summary_line(str(path), result, error)
-        print(line, flush=True)
-        rows.append({"file": str(path), "verdict": verdict, "error": error,
-                     **(result.to_dict() if result else {}), "output": result.output if result else ""})
+            return None, str(e)
+    rows, counts = [], {"pass": 0, "fail": 0, "error": 0}
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each file has its own child: side by side
+        graded = [pool.submit(grade_one, path) for path in files]
+        try:
+            for path, future in zip(files, graded):  # printed in the files' order
+                result, error = future.result()
+                verdict = "error" if error else "pass" if result.ok else "fail"
+                counts[verdict] += 1
+                print(summary_line(str(path), result, error), flush=True)
+                rows.append({"file": str(path), "verdict": verdict, "error": error,
+                             **(result.to_dict() if result else {}), "output": result.output if result else ""})
+        except BaseException:  # Ctrl-C: the files not started are not started
+            pool.shutdown(cancel_futures=True)
+            raise
+    if args.json is not None:  # written before the last lines are printed: a closed pipe does not lose it
+        text = json.dumps({"files": rows, "summary": counts}, indent=1, allow_nan=False, default=str)
+        atomic_write(args.json, lambda f: f.write(text.encode()))
     print(f"{len(files)} file{'s' * (len(files) != 1)}: {counts['pass']} pass, {counts['fail']} fail, "
           f"{counts['error']} cannot be loaded")
     if args.json is not None:
-        text = json.dumps({"files": rows, "summary": counts}, indent=1, allow_nan=False, default=str)
-        atomic_write(args.json, lambda f: f.write(text.encode()))
         print(f"Results written to {args.json}")
     return 2 if counts["error"] else 1 if counts["fail"] else 0
