@@ -11,7 +11,6 @@ import impls
 from compare.cli import main
 from compare.teach.demos import hidden_units, learning_rates, zero_init
 from compare.teach.explain import default_backends, explain
-from compare.numerics import rel_error
 from compare.tolerances import EXPLAIN_RTOL
 from conftest import make_backend
 from conftest import random_problem as project_problem

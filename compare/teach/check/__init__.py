@@ -62,7 +62,8 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
     if outcome.failure and outcome.running in ("start", "load"):
         raise ValueError(f"{path}: cannot be loaded: {process_failure(outcome, calls, timeout)}")
     if outcome.failure:
-        result.fail("process", f"your code {process_failure(outcome, calls + more, timeout)}", "", reached=False)
+        text = process_failure(outcome, calls + more, timeout)
+        result.fail("process", text[0].upper() + text[1:], "", reached=False)
         return result
     if outcome.load["status"] != "ok":
         raise ValueError(f"{path}: {outcome.load['message']}")

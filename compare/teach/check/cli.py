@@ -8,6 +8,7 @@ from pathlib import Path
 from .grading import EQUATIONS
 
 GiB = 2**30
+LABELS = {"cache": "The cache", "parameters": "The parameters", "process": "Your code did not answer"}  # what is not an equation
 
 
 def format_grade(result, name):
@@ -21,9 +22,13 @@ def format_grade(result, name):
         if status == "ok" and eq in ("B1", "B4"):
             status = f"ok (seen through {'dW2, db2' if eq == 'B1' else 'dW1' + ', db1' * (result.status['B6'] == 'ok')})"
         lines.append(f"  {eq}  {text:30}{status}")
+    graded = {n: v for n, v in result.functions.items() if not v.startswith("not graded")}
     if result.functions:
         lines.append("")
-        lines += [f"  {name:22}{verdict}" for name, verdict in result.functions.items()]
+        lines += [f"  {name:22}{verdict}" for name, verdict in graded.items()]
+        absent = [n for n in result.functions if n not in graded]
+        if absent:
+            lines.append(f"  not graded (not defined in the file): {', '.join(absent)}")
     lines.append("")
     if result.ok:
         lines.append(f"All ten equations are right on {len(result.problems)} random problems: your code computes "
@@ -33,10 +38,10 @@ def format_grade(result, name):
         first = result.wrong[0]
         eq = first["name"]
         verdict = "is wrong" if first["reached"] else "is never reached: the code fails before it"
-        title = f"{eq} {verdict} ({result.where}): {EQUATIONS[eq]}" if eq in EQUATIONS else \
-            f"{'Your code' if eq == 'process' else eq.capitalize()}: " + ("" if eq == "process" else f"({result.where})")
-        lines.append(title.rstrip(": "))
-        lines += [f"  {line}" for line in first["problem"].splitlines()]
+        where = f" ({result.where})" if result.where else ""
+        title = f"{eq} {verdict}{where}: {EQUATIONS[eq]}" if eq in EQUATIONS else f"{LABELS[eq]}{where}:"
+        lines.append(title)
+        lines += [f"  {line}" if i == 0 else line for i, line in enumerate(first["problem"].splitlines())]
         if first["hint"]:
             lines.append(f"Hint: {first['hint']}")
         for other in result.wrong[1:]:

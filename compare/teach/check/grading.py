@@ -2,7 +2,6 @@
 computed here, in the grader's process: the problems, the reference, the known mistakes, the diagnosis."""
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
