@@ -291,7 +291,7 @@ CLASS = {
     "torch_grad.py": ("FAIL", "F1", "requires grad: call .detach().numpy()"),
     "tuple_cache.py": ("FAIL", "cache", "the course's cache is a dict with keys Z1, A1, Z2, A2"),
     "w1_in_b4.py": ("FAIL", "B4", "W1 in place of W2"),
-    "while_true.py": ("FAIL", "process", "did not finish within 3 s in backward_propagation"),
+    "while_true.py": ("FAIL", "process", "Did not finish within 3 s in backward_propagation"),
 }
 
 

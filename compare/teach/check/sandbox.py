@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 LOAD_TIMEOUT = 30.0  # seconds to import the student's file and what it imports (torch: seconds when busy)
-MAX_ITEMS = 32  # a dict or tuple longer than this is described, not sent
+MAX_ITEMS = 32
+OUTPUT_LIMIT = 256 * 2**20  # bytes: no file the child writes (its prints included) grows past this  # a dict or tuple longer than this is described, not sent
 
 
 def last_line(error):
@@ -286,6 +287,7 @@ def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30, load_ti
             if memory:
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))  # a print loop cannot fill the disk
         with open(job / "stdout", "wb") as out, open(job / "stderr", "wb") as err:
             started = time.monotonic()
             child = subprocess.Popen([sys.executable, "-I", "-B", str(Path(__file__).resolve()), str(job),
