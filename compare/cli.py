@@ -65,14 +65,15 @@ def add_model_args(p):
 
 
 def backend_list(text):
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in impls.BACKENDS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"unknown backend {unknown[0] if unknown else text!r}; "
-                                         f"choose from {', '.join(impls.BACKENDS)}")
-    if len(set(names)) != len(names):
+    """--backends: built-in names, FILE.py:CLASS, MODULE:CLASS or entry points, each with an optional @DEVICE."""
+    from compare import specs
+    try:
+        parsed = specs.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if len({s.text for s in parsed}) != len(parsed):
         raise argparse.ArgumentTypeError(f"a backend is named twice in {text!r}")
-    return names
+    return parsed
 
 
 def build_parser():
@@ -82,7 +83,9 @@ def build_parser():
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
                          "differences, training (the default command)")
     run.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
-                     help="comma-separated, the first is the reference (default: every installed backend)")
+                     help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
+                     "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "
+                     "(default: every installed built-in backend)")
     add_model_args(run)
     run.add_argument("--steps", type=positive_int, default=10, metavar="K",
                      help="steps each backend takes from each checkpoint of the reference (default: 10)")
@@ -203,16 +206,18 @@ def predictions_csv(predictions, proba):
 
 
 def cmd_run(args):
+    from compare import specs
     from compare.comparison import compare_backends
 
-    names, notes = args.backends, []
-    if names is None:
-        names = impls.available_backends()
+    chosen, notes = args.backends, []
+    if chosen is None:
+        chosen = [specs.parse_one(n) for n in impls.available_backends()]
         notes = [f"skipped {n}: not installed (pip install 'backprop-compare[{n}]')"
-                 for n in impls.BACKENDS if n not in names]
+                 for n in impls.BACKENDS if n not in [s.target for s in chosen]]
     # --device is for torch and JAX; the numpy reference runs on the CPU beside them.
-    backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
-                                  device=None if n == "numpy" else args.device) for n in names]
+    backends = specs.name_all(chosen, [specs.load(s, activation=args.activation, dtype=args.dtype,
+                                                  device=args.device) for s in chosen])
+    names = [b.name for b in backends]
     X, Y, params = load_problem(args)
     if args.json is not None:
         check_destination(args.json)  # before the run, not after it
@@ -225,7 +230,7 @@ def cmd_run(args):
             bar.update(done - bar.n)
         report = compare_backends(backends, params, X, Y, learning_rate=args.lr, iterations=args.iterations,
                                   checkpoint_every=args.checkpoint_every, steps=args.steps,
-                                  dataset=args.dataset, progress=progress)
+                                  dataset=args.dataset, seed=args.seed, progress=progress)
     report.notes += notes
     print(report)
     if args.json is not None:
