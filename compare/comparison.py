@@ -259,8 +259,9 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
     failing = {c.backend for c in report.failures}
     stats = {}
     for b, name in zip(others, names[1:]):
-        stats[name], where, line, why = diagnosis.diagnose(ref_values, values[name], X.shape[1],
-                                                           settings["activation"], dtype)
+        found, err = _attempt(diagnosis.diagnose, ref_values, values[name], X.shape[1], settings["activation"],
+                              dtype)  # values a user's backend returns in odd forms must not stop the report
+        stats[name], where, line, why = found or ({}, None, f"the walk could not be made: it {err}", [])
         if name in failing:
             report.differences[name] = {"where": where, "first_difference": line, "diagnosis": why}
     report.record = record(backends, names, dtype, stats)

@@ -189,7 +189,8 @@ def diagnose(ref_values, got_values, m, activation, dtype):
         if where == "A1":
             why.append(wrong_activation(got_values["forward"][0]["Z1"], got, activation, dtype))
     elif where is not None and METHOD[where] != "cost" and not got_values[METHOD[where]][1]:
-        ref, got = ref_values[METHOD[where]][0][where], got_values[METHOD[where]][0].get(where)
+        ref, got = ref_values[METHOD[where]][0][where], got_values[METHOD[where]][0]
+        got = got.get(where) if hasattr(got, "get") else None
         why.append(None if got is None else transposed(where, ref, got, dtype))
     if where in GRAD_NAMES:
         why.append(split_gradients(stats, dtype))
