@@ -65,7 +65,20 @@ def add_model_args(p):
 
 
 def backend_list(text):
-    """--backends: built-in names, FILE.py:CLASS, MODULE:CLASS or entry points, each with an optional @DEVICE."""
+    """Built-in backend names only (bench): comma-separated, each once."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in impls.BACKENDS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"unknown backend {unknown[0] if unknown else text!r}; "
+                                         f"choose from {', '.join(impls.BACKENDS)}")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a backend is named twice in {text!r}")
+    return names
+
+
+def backend_specs(text):
+    """run --backends: built-in names, FILE.py:CLASS, MODULE:CLASS or entry points, each with an optional @DEVICE
+    (compare.specs parses them)."""
     from compare import specs
     try:
         parsed = specs.parse(text)
@@ -82,7 +95,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
                          "differences, training (the default command)")
-    run.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
+    run.add_argument("--backends", type=backend_specs, default=None, metavar="A,B,...",
                      help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
                      "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "
                      "(default: every installed built-in backend)")

@@ -278,12 +278,13 @@ def record(backends, names, dtype, stats):
     import sys
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     switches = {"devices": {n: str(getattr(b, "device", None) or "cpu") for b, n in zip(backends, names)}}
-    if "torch" in sys.modules:  # the backends compared imported it; the record does not import it for itself
+    # torch and JAX as the backends compared imported them: the record imports neither for itself
+    if getattr(sys.modules.get("torch"), "__version__", None):
         torch = sys.modules["torch"]
         versions["torch"] = torch.__version__
         switches |= {"torch_threads": torch.get_num_threads(),
                      "torch_float32_matmul_precision": torch.get_float32_matmul_precision()}
-    if "jax" in sys.modules:
+    if getattr(sys.modules.get("jax"), "__version__", None):
         jax = sys.modules["jax"]
         versions["jax"] = jax.__version__
         switches |= {"jax_enable_x64": bool(jax.config.jax_enable_x64),
