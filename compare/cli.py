@@ -83,6 +83,7 @@ def use_host_devices(workers, flag="--xla_force_host_platform_device_count"):
 
 
 def backend_list(text):
+    """Built-in backend names only (bench): comma-separated, each once."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in impls.BACKENDS]
     if not names or unknown:
@@ -102,14 +103,29 @@ def prog_name():
     return "python -m compare"
 
 
+def backend_specs(text):
+    """run --backends: built-in names, FILE.py:CLASS, MODULE:CLASS or entry points, each with an optional @DEVICE
+    (compare.specs parses them)."""
+    from compare import specs
+    try:
+        parsed = specs.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if len({s.text for s in parsed}) != len(parsed):
+        raise argparse.ArgumentTypeError(f"a backend is named twice in {text!r}")
+    return parsed
+
+
 def build_parser():
     parser = Parser(prog=prog_name(), description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
                     "for a network with one hidden layer. Without a command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
                          "differences, training (the default command)")
-    run.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
-                     help="comma-separated, the first is the reference (default: every installed backend)")
+    run.add_argument("--backends", type=backend_specs, default=None, metavar="A,B,...",
+                     help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
+                     "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "
+                     "(default: every installed built-in backend)")
     add_model_args(run)
     add_workers_arg(run)
     run.add_argument("--steps", type=positive_int, default=10, metavar="K",
@@ -236,20 +252,21 @@ def predictions_csv(predictions, proba):
 
 
 def cmd_run(args):
+    from compare import specs
     from compare.comparison import compare_backends
 
-    names, notes = args.backends, []
-    if names is None:
+    chosen, notes = args.backends, []
+    if chosen is None:
         # the data-parallel backends join when --workers asks for them
         wanted = [n for n in impls.BACKENDS if args.workers > 1 or n not in impls.DATA_PARALLEL]
-        names = impls.available_backends(data_parallel=args.workers > 1)
+        chosen = [specs.parse_one(n) for n in impls.available_backends(data_parallel=args.workers > 1)]
         notes = [f"skipped {n}: not installed ({impls.install_hint(n)})"
-                 for n in wanted if n not in names]
+                 for n in wanted if n not in [s.target for s in chosen]]
     # --device is for torch and JAX; the numpy reference runs on the CPU beside them. --workers is for
     # the data-parallel backends: the others are what they are compared with.
-    backends = [impls.get_backend(n, activation=args.activation, dtype=args.dtype,
-                                  device=None if n == "numpy" else args.device,
-                                  workers=args.workers if n in impls.DATA_PARALLEL else 1) for n in names]
+    backends = specs.name_all(chosen, [specs.load(s, activation=args.activation, dtype=args.dtype,
+                                                  device=args.device, workers=args.workers) for s in chosen])
+    names = [b.name for b in backends]
     inputs = [("--dataset", args.dataset)]
     if args.json is not None:  # before the run, not after it
         check_destination(args.json, inputs, f"--json {args.json}")
@@ -264,7 +281,7 @@ def cmd_run(args):
             bar.update(done - bar.n)
         report = compare_backends(backends, params, X, Y, learning_rate=args.lr, iterations=args.iterations,
                                   checkpoint_every=args.checkpoint_every, steps=args.steps,
-                                  dataset=args.dataset, progress=progress)
+                                  dataset=args.dataset, seed=args.seed, progress=progress)
     report.notes += notes
     if args.json is not None:  # first the files, then the printing, which may fail (a closed pipe)
         text = json.dumps(report.to_dict(), indent=1, allow_nan=False)

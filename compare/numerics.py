@@ -16,6 +16,19 @@ def rel_error(a, b):
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
+def norm_ratio(a, b):
+    """‖a‖ / ‖b‖, both scaled by their largest entry first, so that huge values cannot overflow the norms."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    big = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    if big == 0:
+        return 0.0
+    if not np.isfinite(big):
+        return float("nan")
+    top = np.linalg.norm(a / big)
+    bottom = np.linalg.norm(b / big)
+    return float(top / bottom) if bottom > 0 else (0.0 if top == 0 else float("inf"))
+
+
 def accuracy(backend, params, X, Y):
     """The share of labels a backend's predictions get right (every output row counted)."""
     return float(np.mean(np.asarray(backend.predict(params, X)) == Y))

@@ -50,7 +50,7 @@ def write_plots(report, backends, X, Y, directory):
     runs = {t.backend: t for t in report.trajectories}
     paths = []
 
-    drawable = [(b, runs[b.name]) for b in backends if runs[b.name].params]
+    drawable = [(b, runs[b.name]) for b in backends if b.name in runs and runs[b.name].params]
     if X.shape[0] == 2 and drawable:
         fig, axes = plt.subplots(1, len(drawable), figsize=(4.2 * len(drawable), 4.2), squeeze=False)
         for ax, (b, t) in zip(axes[0], drawable):
@@ -61,6 +61,8 @@ def write_plots(report, backends, X, Y, directory):
         fig.tight_layout()
         paths.append(save_figure(fig, directory / "decision_boundaries.png", 110))
 
+    if not report.trajectories:  # no backend trained: no curves to draw
+        return paths
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, t in enumerate(report.trajectories):
         ax.plot(t.iterations, t.costs, STYLES[i % len(STYLES)], lw=2.2 - 0.5 * i, label=t.backend)
@@ -70,6 +72,8 @@ def write_plots(report, backends, X, Y, directory):
     fig.tight_layout()
     paths.append(save_figure(fig, directory / "cost_curves.png", 110))
 
+    if len(report.trajectories) < 2:  # one run: no distance between runs to draw
+        return paths
     fig, ax = plt.subplots(figsize=(7, 4.2))
     floor = np.finfo(s["dtype"]).eps / 4  # a distance of exactly 0 cannot sit on a log axis
     for i, t in enumerate(report.trajectories[1:], start=1):

@@ -69,6 +69,9 @@ class Report:
     checks: list
     trajectories: list
     notes: list = field(default_factory=list)
+    not_provided: dict = field(default_factory=dict)  # backend: the contract's methods it lacks
+    differences: dict = field(default_factory=dict)   # failing backend: where it first differs, and why
+    record: dict = field(default_factory=dict)        # versions, switches, tolerances, per-value figures
 
     @property
     def ok(self):
@@ -81,13 +84,17 @@ class Report:
     def to_dict(self):
         checks = [{**asdict(c), "ok": c.ok} for c in self.checks]
         return _finite({"ok": self.ok, "settings": self.settings, "checks": checks,
-                        "trajectories": [asdict(t) for t in self.trajectories], "notes": self.notes})
+                        "trajectories": [asdict(t) for t in self.trajectories], "notes": self.notes,
+                        "not_provided": self.not_provided, "differences": self.differences,
+                        "record": self.record})
 
     @classmethod
     def from_dict(cls, d):
         return cls(settings=d["settings"],
                    checks=[Check(**{k: v for k, v in c.items() if k != "ok"}) for c in d["checks"]],
-                   trajectories=[Trajectory(**t) for t in d["trajectories"]], notes=d["notes"])
+                   trajectories=[Trajectory(**t) for t in d["trajectories"]], notes=d["notes"],
+                   not_provided=d.get("not_provided", {}), differences=d.get("differences", {}),
+                   record=d.get("record", {}))
 
     def __str__(self):
         return render(self)
@@ -116,7 +123,9 @@ def _table(rows):
 def render(report):
     s = report.settings
     names = s["backends"]
-    lines = [f"backprop-compare: {names[0]} (reference) against {', '.join(names[1:]) or 'no other backend'}",
+    head = (f"{names[0]} (reference) against {', '.join(names[1:])}" if names[1:] else
+            f"{names[0]} alone: nothing to compare against but finite differences")
+    lines = [f"backprop-compare: {head}",
              f"  data {s['dataset']}: X {tuple(s['X_shape'])}, Y {tuple(s['Y_shape'])}; n_h={s['n_h']}, "
              f"{s['activation']}, {s['dtype']}; learning rate {s['learning_rate']:g}, "
              f"{s['iterations']} iterations, checkpoints every {s['checkpoint_every']}", ""]
@@ -141,6 +150,32 @@ def render(report):
                            + (f" ({c.note})" if c.note and not shared else ""))
             rows.append(row)
         lines += _table(rows) + (textwrap.wrap(f"({shared})", 100, initial_indent="  ") if shared else []) + [""]
+    if not report.trajectories:
+        lines.append("No training run: the reference or every other backend does not provide train.")
+    else:
+        lines += _trajectory_table(report, s, names)
+    lines += [""] + [line for note in report.notes for line in textwrap.wrap(note, 100)]
+    for name, missing in report.not_provided.items():
+        lines += textwrap.wrap(f"{name} does not provide {', '.join(missing)}: the checks that need "
+                               f"{'it' if len(missing) == 1 else 'them'} are not run for it.", 100)
+    for name, d in report.differences.items():
+        lines += textwrap.wrap(f"Where {name} differs: {d['first_difference']}.", 100)
+        lines += textwrap.wrap(f"Why: {' '.join(d['diagnosis'])}", 100, initial_indent="  ",
+                               subsequent_indent="  ") if d["diagnosis"] else []
+    failures = report.failures
+    if failures:
+        lines.append(f"{len(failures)} check(s) FAILED: " + "; ".join(
+            f"{c.backend} {c.section} {c.quantity}" for c in failures[:6]) + ("; …" if len(failures) > 6 else ""))
+    elif len(names) == 1:
+        lines.append(f"{len(report.checks)} check(s) pass: {names[0]}'s gradients agree with finite differences "
+                     "of its own cost; no other backend was compared.")
+    else:
+        lines.append(f"All {len(report.checks)} checks pass: the backends compute the same map.")
+    return "\n".join(lines)
+
+
+def _trajectory_table(report, s, names):
+    lines = []
     lines.append(f"Full trajectories, reported, not judged: distance ‖θ − θ_ref‖/(‖θ‖ + ‖θ_ref‖); "
                  f"separated = first checkpoint past {s['trajectory_tolerance']:.0e}")
     rows = [["backend", "final cost", "accuracy", "separated at", "max distance", "largest cost rise"]]
@@ -150,12 +185,4 @@ def render(report):
                      "reference" if t.backend == names[0] else (t.separated_at if t.separated_at is not None else
                                                                   "stopped" if t.note else "never"),
                      _fmt(max(t.distance), ".1e") if t.distance and None not in t.distance else "—", rise])
-    lines += _table(rows)
-    lines += [""] + [line for note in report.notes for line in textwrap.wrap(note, 100)]
-    failures = report.failures
-    if failures:
-        lines.append(f"{len(failures)} check(s) FAILED: " + "; ".join(
-            f"{c.backend} {c.section} {c.quantity}" for c in failures[:6]) + ("; …" if len(failures) > 6 else ""))
-    else:
-        lines.append(f"All {len(report.checks)} checks pass: the backends compute the same map.")
-    return "\n".join(lines)
+    return lines + _table(rows)
