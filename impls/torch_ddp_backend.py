@@ -153,7 +153,8 @@ class TorchDDPBackend(Backend):
             group.data_key = (X, Y)
         if op in ("forward", "intermediates"):
             return _concatenate(results)
-        if op == "train" and any(not all(np.array_equal(r[k], results[0][k]) for k in p) for r in results):
+        same = lambda r: all(np.array_equal(r[k], results[0][k], equal_nan=True) for k in p)  # NaN: diverged
+        if op == "train" and not all(map(same, results)):
             raise RuntimeError("torch-ddp: the workers' parameters differ after training")
         return results[0]
 
