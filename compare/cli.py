@@ -319,7 +319,8 @@ def _command(argv):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     try:
-        use_host_devices(getattr(args, "workers", 1))
+        workers = getattr(args, "workers", 1)  # bench takes a list of counts
+        use_host_devices(max(workers) if isinstance(workers, (tuple, list)) else workers)
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
         print(f"compare: error: {one_line(e)}", file=sys.stderr)
