@@ -319,7 +319,9 @@ def _command(argv):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     try:
-        use_host_devices(getattr(args, "workers", 1))
+        workers = getattr(args, "workers", 1)
+        if isinstance(workers, int):  # bench's --workers is a list: it sets XLA_FLAGS in each child process
+            use_host_devices(workers)
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
         print(f"compare: error: {one_line(e)}", file=sys.stderr)
