@@ -319,8 +319,9 @@ def _command(argv):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
     try:
-        workers = getattr(args, "workers", 1)  # bench takes a list of counts
-        use_host_devices(max(workers) if isinstance(workers, (tuple, list)) else workers)
+        workers = getattr(args, "workers", 1)
+        if isinstance(workers, int):  # bench's --workers is a list: it sets XLA_FLAGS in each child process
+            use_host_devices(workers)
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
         print(f"compare: error: {one_line(e)}", file=sys.stderr)
