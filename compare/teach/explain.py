@@ -300,7 +300,7 @@ def _notes(activation, values, m):
 def default_backends(activation, dtype, device=None):
     """The hand-written reference and every installed autograd backend; ({name: backend}, {missing: why})."""
     backends, missing = {"numpy": impls.get_backend("numpy", activation=activation, dtype=dtype)}, {}
-    for name in (n for n in impls.BACKENDS if n != "numpy"):
+    for name in (n for n in impls.BACKENDS if n != "numpy" and n not in impls.DATA_PARALLEL):
         if name in impls.available_backends():
             backends[name] = impls.get_backend(name, activation=activation, dtype=dtype, device=device)
         else:
