@@ -329,6 +329,3 @@ def _command(argv):
     except impls.TrainingDiverged as e:
         print(f"compare: {one_line(e)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # any worker processes are stopped on the way out
-        print("compare: interrupted", file=sys.stderr)
-        return 130

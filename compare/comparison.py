@@ -8,8 +8,8 @@ from compare import diagnosis, tolerances
 from compare.numerics import accuracy, max_abs_diff, norm_ratio, numerical_gradients, rel_error
 from compare.report import Check, Report, Trajectory
 from compare.tolerances import BACKEND_RTOL, FD_NOISE, FD_RTOL, FD_STEP, STEP_RTOL, TRAJECTORY_RTOL
-from impls.base import (GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, check_count, check_data,
-                        check_learning_rate, check_params)
+from impls.base import (GRAD_NAMES, INTERMEDIATE_NAMES, PARAM_NAMES, Backend, TrainingDiverged, check_count,
+                        check_data, check_learning_rate, check_params)
 
 # The contract's methods, and which checks each one allows.
 METHODS = ("cost", "gradients", "intermediates", "forward", "train", "predict")
@@ -26,6 +26,11 @@ def _attempt(fn, *args, **kwargs):
         return fn(*args, **kwargs), None
     except Exception as e:  # noqa: BLE001 - a user's own backend may raise anything
         return None, f"raised {type(e).__name__}: {e}"
+
+
+def _diverged(error):
+    """Whether an _attempt's error is the divergence guard's TrainingDiverged."""
+    return error.startswith(f"raised {TrainingDiverged.__name__}:")
 
 
 def _flat(arrays, names):
@@ -211,16 +216,22 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
     runs = {name: _trajectory(b, params, X, Y, learning_rate, marks, advance) for b, name in trainers}
     ref_states, _, ref_err = runs.get(names[0], ([], [], None))
     step_errors = {name: [] for _, name in trainers[1:]}
-    step_notes = {name: ref_err and f"reference {ref_err}" for _, name in trainers[1:]}
+    # A reference run that diverged still has its states up to there to take steps from; any other failure
+    # of the reference leaves nothing to judge.
+    step_notes = {name: ref_err and not _diverged(ref_err) and f"reference {ref_err}" for _, name in trainers[1:]}
+    both_diverged = {name: 0 for _, name in trainers[1:]}
     for state in ref_states[:len(marks) - 1] if trainers[1:] else []:
-        target, err = _attempt(ref.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
+        target, ref_step_err = _attempt(ref.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
         advance(steps)
-        moved = None if err else _flat(target.params, PARAM_NAMES) - _flat(state, PARAM_NAMES)
+        moved = None if ref_step_err else _flat(target.params, PARAM_NAMES) - _flat(state, PARAM_NAMES)
         for b, name in trainers[1:]:
             got, err = _attempt(b.train, state, X, Y, learning_rate=learning_rate, iterations=steps)
             advance(steps)
+            if ref_step_err and err and _diverged(ref_step_err) and _diverged(err):
+                both_diverged[name] += 1  # the same steps from the same state blow up in both: they agree on that
+                continue
             problem = err or (_shape_problem(got.params, target.params, PARAM_NAMES) if moved is not None else
-                              "the reference failed")
+                              f"the reference {ref_step_err}")
             if problem:
                 step_notes[name] = step_notes[name] or problem
                 continue
@@ -228,7 +239,10 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
             miss = _flat(got.params, PARAM_NAMES) - _flat(target.params, PARAM_NAMES)
             step_errors[name].append(norm_ratio(miss, moved))
     for name in list(step_errors) if iterations else []:
-        value = None if step_notes[name] else max(step_errors[name])
+        value = None if step_notes[name] else max(step_errors[name], default=0.0)
+        if value is not None and both_diverged[name]:
+            step_notes[name] = (f"from {both_diverged[name]} state(s) training diverged in both alike"
+                                + ("" if step_errors[name] else "; no step was left to measure"))
         if value is not None and not math.isfinite(value):
             value, step_notes[name] = None, "the steps' error is not a finite number"
         checks.append(Check("training steps", name, f"{steps} steps × {len(marks) - 1} states",

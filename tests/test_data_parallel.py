@@ -292,7 +292,7 @@ def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert err.strip().splitlines()[-1] == "compare: interrupted" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert not [p for p in workers if alive(p)]
 
 

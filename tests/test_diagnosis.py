@@ -227,3 +227,18 @@ def test_one_backend_says_there_is_nothing_to_compare_and_draws_no_distance(tmp_
     assert "the backends compute the same map" not in out
     assert "1 check(s) pass: numpy's gradients agree with finite differences" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cost_curves.png", "decision_boundaries.png"]
+
+
+def test_a_candidate_that_does_not_diverge_where_the_reference_does_fails_the_steps():
+    """Both diverging from a state is agreement; only one of them diverging is not."""
+    class NeverDiverges(NumpyBackend):
+        name = "never"
+
+        def _checked_cost(self, p, X, Y, *args):
+            return float(self._cost(p, X, Y))  # no divergence guard: huge costs come back as results
+
+    X, Y = planar()
+    report = compare_backends([NumpyBackend(), NeverDiverges()], impls.init_params(2, 4), X, Y,
+                              learning_rate=1e300, iterations=20, checkpoint_every=5, steps=2)
+    steps = next(c for c in report.checks if c.section == "training steps")
+    assert not steps.ok and "TrainingDiverged" in steps.note

@@ -117,8 +117,9 @@ def test_divergence_is_reported_at_the_first_check_after_it(backend_name):
         b.train(start, X, Y, learning_rate=10, iterations=2000, record_every=1)
     first = int(str(every_step.value).split(" at iteration ")[1].split()[0])  # where the cost first overflows
     assert 0 < first < 2000
-    with pytest.raises(impls.TrainingDiverged, match=rf"the cost is (nan|inf) at iteration {math.ceil(first / 300) * 300} "
-                                                     r"with learning rate 10; try a smaller learning rate"):
+    # the guard's reason: a non-finite cost, overflowed parameters, or a cost beyond any probability's
+    with pytest.raises(impls.TrainingDiverged, match=rf"^training diverged: .+ at iteration {math.ceil(first / 300) * 300} "
+                                                     r"with learning rate 10; try a smaller learning rate$"):
         b.train(start, X, Y, learning_rate=10, iterations=2000, record_every=300)
 
 
@@ -126,7 +127,7 @@ def test_a_diverged_run_in_the_cli_is_one_line_and_exit_1(capsys):
     code = main(["train", "--activation", "leaky_relu", "--lr", "10", "--iterations", "2000", "--print-every", "100"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
-    assert err.startswith("compare: training diverged: the cost is") and "try a smaller learning rate" in err
+    assert err.startswith("compare: training diverged: the cost") and "try a smaller learning rate" in err
 
 
 # Bad input to the Python API, beyond tests/test_contract.py's
