@@ -8,7 +8,6 @@ Each step is named by what it produces: ∂J/∂W2 is the course's dW2 (B2), ∂
 import textwrap
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from impls.base import PARAM_NAMES
 

@@ -1,7 +1,6 @@
 """The `check` command: one file in full, or a class of files one line each with a summary and a JSON gradebook."""
 import json
 import os
-import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -106,20 +105,12 @@ def student_files(paths):
 
 def check_output(path, inputs):
     """Refuse, before any work, a JSON destination that is a folder, a special file or one of the inputs."""
-    from impls.model_io import check_destination
-    path = check_destination(path)
-    if path.exists() or path.is_symlink():
-        mode = os.stat(path).st_mode if path.exists() else 0
-        if not stat.S_ISREG(mode):
-            raise ValueError(f"{path}: is not a regular file; refused")
-        for p in inputs:
-            if p.exists() and os.path.samefile(path, p):
-                raise ValueError(f"--json {path}: is {p}, one of the files to grade; refused")
-    return path
+    from impls.files import check_destination
+    return check_destination(path, [("file to grade", p) for p in inputs], f"--json {path}")
 
 
 def cmd_check(args):
-    from impls.model_io import atomic_write
+    from impls.files import atomic_write
 
     from . import check_file
     files = student_files(args.files)
