@@ -4,28 +4,34 @@ import numpy as np
 from impls.base import PARAM_NAMES
 
 
-def rel_error(a, b):
-    """‖a − b‖ / (‖a‖ + ‖b‖), the course's gradient-check measure; 0 when both are zero."""
+def _scaled(a, b):
+    """a and b over their largest |entry|, which leaves any ratio of their norms as it is and keeps huge
+    values from overflowing the norms; or the ratio itself where that is decided: 0.0 when both are zero,
+    NaN when an entry is not finite."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     big = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
     if big == 0:
         return 0.0
     if not np.isfinite(big):
         return float("nan")
-    a, b = a / big, b / big  # the ratio is unchanged, and norms of huge parameters do not overflow
+    return a / big, b / big
+
+
+def rel_error(a, b):
+    """‖a − b‖ / (‖a‖ + ‖b‖), the course's gradient-check measure; 0 when both are zero."""
+    scaled = _scaled(a, b)
+    if isinstance(scaled, float):
+        return scaled
+    a, b = scaled
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def norm_ratio(a, b):
-    """‖a‖ / ‖b‖, both scaled by their largest entry first, so that huge values cannot overflow the norms."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    big = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
-    if big == 0:
-        return 0.0
-    if not np.isfinite(big):
-        return float("nan")
-    top = np.linalg.norm(a / big)
-    bottom = np.linalg.norm(b / big)
+    """‖a‖ / ‖b‖, scaled first so that huge values cannot overflow the norms."""
+    scaled = _scaled(a, b)
+    if isinstance(scaled, float):
+        return scaled
+    top, bottom = (np.linalg.norm(v) for v in scaled)
     return float(top / bottom) if bottom > 0 else (0.0 if top == 0 else float("inf"))
 
 
