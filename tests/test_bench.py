@@ -14,6 +14,8 @@ from compare.tolerances import BACKEND_RTOL, STEP_RTOL
 from conftest import make_backend, random_problem
 from impls.base import PARAM_NAMES
 
+FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
+
 
 def _flat(params):
     return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in PARAM_NAMES])
@@ -48,7 +50,7 @@ def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
     assert _step_error(loop.run(10), reference, params) < STEP_RTOL["float64"]
 
 
-@pytest.mark.parametrize("framework", impls.BACKENDS)
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("dtype", impls.DTYPES)
 def test_floor_is_the_gradients_two_big_products(framework, dtype):
     if framework != "numpy":
@@ -76,7 +78,7 @@ def _allocate(framework, mb):
     return lambda: float(jnp.ones(n, dtype=jnp.float64).sum())
 
 
-@pytest.mark.parametrize("framework", impls.BACKENDS)
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_memory_probe_sees_each_frameworks_allocations(framework):
     if framework != "numpy":
         pytest.importorskip(framework)
