@@ -99,6 +99,7 @@ def test_single_process_backends_refuse_workers():
         impls.get_backend("torch-ddp", workers=0)
 
 
+@pytest.mark.slow
 def test_jax_sharded_with_too_few_devices_says_how_to_get_them():
     code = ("import impls\ntry:\n    impls.get_backend('jax-sharded', workers=3)\n"
             "except ValueError as e:\n    print(e)")
@@ -225,6 +226,7 @@ def test_no_broadcast_leaves_the_workers_apart(problem):
         planted(NoBroadcast).train(params, X, Y, learning_rate=1.2, iterations=3)
 
 
+@pytest.mark.slow
 def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # the command line must set it
     out = subprocess.run([sys.executable, "-m", "compare", "--backends", "numpy,torch-ddp,jax-sharded", "--workers",
@@ -234,6 +236,7 @@ def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(t
     assert "checks pass: the backends compute the same map" in out.stdout
 
 
+@pytest.mark.slow
 def test_workers_on_a_single_process_backend_is_one_line_exit_2():
     out = subprocess.run([sys.executable, "-m", "compare", "train", "--backend", "numpy", "--workers", "2"],
                          capture_output=True, text=True, timeout=120)
@@ -262,6 +265,7 @@ RUN = ("import os, impls, numpy as np\n"
        "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(os.getpid())])\n")
 
 
+@pytest.mark.slow
 def test_no_worker_outlives_a_run():
     out = subprocess.run([sys.executable, "-c", RUN], capture_output=True, text=True, timeout=300, check=True)
     pids = [int(p) for p in out.stdout.split()]
@@ -269,6 +273,7 @@ def test_no_worker_outlives_a_run():
     assert not [p for p in pids if alive(p)]
 
 
+@pytest.mark.slow
 def test_no_worker_outlives_its_parent_killed():
     proc = subprocess.Popen([sys.executable, "-c", RUN + "import time; time.sleep(600)\n"], stdout=subprocess.PIPE,
                             text=True)
@@ -281,6 +286,7 @@ def test_no_worker_outlives_its_parent_killed():
     assert len(pids) == 2 and not [p for p in pids if alive(p)]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "3",
                              "--iterations", "100000000", "--print-every", "100000"],
@@ -312,6 +318,7 @@ dist.destroy_process_group()
 """
 
 
+@pytest.mark.slow
 def test_under_torchrun_it_uses_the_given_group(tmp_path):
     script = tmp_path / "ddp_script.py"
     script.write_text(TORCHRUN_SCRIPT)
