@@ -66,6 +66,8 @@ function fieldError(error) {
 
 async function apply() {
   pause();
+  setReady(false);  // no step may reach the server between the old settings and the new
+  if (page.busy) await page.drained;
   const settings = readForm();
   writeUrl(settings, page.defaults);
   $("csv-row").hidden = settings.dataset !== "csv";
