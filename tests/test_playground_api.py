@@ -74,7 +74,14 @@ def test_equation_values_are_numpys_and_the_differences_are_rounding(client):
             assert diff["max_abs"] <= EXPLAIN_RTOL["float64"] * scales[setup[eq]["yields"]]
 
 
-def test_a_backend_that_computes_something_else_is_flagged_in_its_equation(client, monkeypatch):
+@pytest.fixture
+def fresh_backends():
+    sessions.backend.cache_clear()  # the sessions' shared backends, made again with the patched get_backend
+    yield
+    sessions.backend.cache_clear()
+
+
+def test_a_backend_that_computes_something_else_is_flagged_in_its_equation(client, monkeypatch, fresh_backends):
     real = impls.get_backend
 
     class WrongDW2(type(real("tape"))):  # the tape with B2 off by a factor of 2

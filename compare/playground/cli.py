@@ -67,16 +67,16 @@ def cmd_playground(args):
         return 2
     sock = bind(args.host, args.port)
     host, number = sock.getsockname()[:2]
+    if not is_loopback(host):  # said before the address, so that it is never missed
+        print(f"warning: serving on {host}: anyone who can reach this machine on port {number} can use the "
+              "playground, and this machine's CPU with it", file=sys.stderr, flush=True)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{number}/"
     print(f"Playground at {url}", flush=True)
+    print("Ctrl-C stops it.", flush=True)
     app = create_app()
     if is_loopback(host):
         app = loopback_only(app)
-    else:
-        print(f"warning: serving on {host}: anyone who can reach this machine on port {number} can use the "
-              "playground, and this machine's CPU with it", file=sys.stderr, flush=True)
-    print("Ctrl-C stops it.", flush=True)
     _limit_threads()
     if not args.no_browser:
         open_browser(url)

@@ -6,6 +6,7 @@ import functools
 import numpy as np
 
 import impls
+from compare.playground.session import backend
 from compare.teach.graph import layout
 from compare.teach.trace import _gradient_name, trace, walk_tape
 from compare.playground.arrays import matrix
@@ -13,8 +14,7 @@ from compare.playground.arrays import matrix
 
 def _walk(session):
     s = session.settings
-    tape = impls.get_backend("tape", activation=s.activation, dtype=s.dtype)
-    return walk_tape(tape, session.params["numpy"], session.X, session.Y)
+    return walk_tape(backend("tape", s.activation, s.dtype), session.params["numpy"], session.X, session.Y)
 
 
 def _in_order(nodes):

@@ -4,6 +4,7 @@ A session holds its data, one parameter set per backend (each trains on its own,
 backend is the reference) and the run's history. The store caps their number and their memory, hands a
 closed tab's state back, and forgets a session left idle.
 """
+import functools
 import re
 import secrets
 import threading
@@ -88,6 +89,14 @@ def prepare_data(settings, upload):
     return X[:, train], Y[:, train], X[:, test], Y[:, test]
 
 
+@functools.lru_cache(maxsize=64)
+def backend(name, activation, dtype):
+    """One backend object per configuration, shared by every session: backends keep no state of a run, and
+    JAX compiles per object (jit with the backend as a static argument), so a fresh one per session would
+    compile again and keep each compilation for as long as the process lives."""
+    return impls.get_backend(name, activation=activation, dtype=dtype)
+
+
 def _at_iteration(message, iteration):
     return re.sub(r"at iteration \d+", f"at iteration {iteration}", message)
 
@@ -111,8 +120,7 @@ class Session:
         except ValueError as e:
             raise S.SettingError("hidden", str(e)) from None
         self.memory = (len(settings.backends) + 1) * run_memory(n_x, n_h, n_y, m + X_test.shape[1], settings.dtype)
-        self.backends = {n: impls.get_backend(n, activation=settings.activation, dtype=settings.dtype)
-                         for n in settings.backends}
+        self.backends = {n: backend(n, settings.activation, settings.dtype) for n in settings.backends}
         self.settings, self.upload = settings, upload
         self.X, self.Y, self.X_test, self.Y_test = (a.astype(settings.dtype) for a in (X, Y, X_test, Y_test))
         self.reset()
