@@ -106,8 +106,8 @@ def create_app(store=None):
         session = store.get(sid)
         with session.lock:
             action(session, body)
-            since = body.get("since", 0)
-            since = since if isinstance(since, int) and not isinstance(since, bool) else 0
+            since = body.get("since", -1)
+            since = since if isinstance(since, int) and not isinstance(since, bool) else -1
             return session, {"state": views.state(session, since=since)}
 
     def step(session, body):

@@ -111,8 +111,8 @@ def box(session):
     return low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1]
 
 
-def state(session, since=0):
-    """Everything that changes with a step; `since`: the iteration the page's cost curve already has."""
+def state(session, since=-1):
+    """Everything that changes with a step; `since`: the last iteration the page's cost curve already has."""
     params, ref = session.params, session.reference
     has_test = session.X_test.shape[1] > 0
     reference = params["numpy"]

@@ -22,7 +22,9 @@ export function matrixView(view) {
       const tr = el("tr");
       for (const v of row) {
         const td = el("td", { "data-value": String(v), title: String(v) }, fmt(v));
-        if (typeof v === "number") td.style.background = colour(0.5 + 0.5 * v / scale).replace("rgb", "rgba").replace(")", ",0.55)");
+        if (typeof v === "number") {
+          td.style.background = colour(0.5 + 0.5 * v / scale).replace("rgb", "rgba").replace(")", ",0.55)");
+        }
         tr.append(td);
       }
       table.append(tr);
@@ -30,7 +32,8 @@ export function matrixView(view) {
     box.append(table);
   } else if (view.strip) {
     const canvas = el("canvas", { class: "strip", width: view.strip.cols, height: view.strip.rows,
-      title: `each pixel one entry${view.shape[1] > view.strip.cols ? " (columns averaged)" : ""}; colour scale ±${fmt(view.strip.scale)}` });
+      title: `each pixel one entry${view.shape[1] > view.strip.cols ? " (columns averaged)" : ""}; ` +
+        `colour scale ±${fmt(view.strip.scale)}` });
     paint(canvas, decode(view.strip.data), view.strip.rows, view.strip.cols, false);
     box.append(canvas);
   }
@@ -110,7 +113,10 @@ export class Equations {
     for (const line of this.source.children) line.classList.toggle("current", lit.has(Number(line.dataset.line)));
     if (this.at < 0) this.walkLabel.textContent = "forward / backward: off";
     else if (!eq) this.walkLabel.textContent = "next ▶: the update θ := θ − α·dθ";
-    else this.walkLabel.textContent = `${eq.startsWith("F") ? "forward" : "backward"}: ${eq} (${this.at + 1} of ${this.order.length})`;
+    else {
+      const part = eq.startsWith("F") ? "forward" : "backward";
+      this.walkLabel.textContent = `${part}: ${eq} (${this.at + 1} of ${this.order.length})`;
+    }
     if (eq) this.rows[eq].scrollIntoView({ block: "nearest" });
     return eq;
   }

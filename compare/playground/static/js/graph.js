@@ -77,11 +77,16 @@ export class Graph {
     };
     const text = (t) => document.createTextNode(t);
     add("value", text(`${n.name}, shape (${n.shape.join(", ")})`));
-    if (n.op) add("operation", text(n.equation === "cost" ? `${n.op}, part of the cost J` : `${n.op}, in equation ${n.equation}`));
+    if (n.op) {
+      add("operation", text(n.equation === "cost" ? `${n.op}, part of the cost J`
+        : `${n.op}, in equation ${n.equation}`));
+    }
     if (v.value) add("its value", matrixView(v.value));
     if (n.gradient) add(`the gradient it received, ∂J/∂${n.name}: the course's ${n.gradient[0]} (${n.gradient[1]})`,
       v.grad ? matrixView(v.grad) : text("none: not on J's path"));
-    if (n.op && !n.on_path) add("backward", text("not on J's path: the cost is computed from Z2, so σ(Z2) is never differentiated"));
+    if (n.op && !n.on_path) {
+      add("backward", text("not on J's path: the cost is computed from Z2, so σ(Z2) is never differentiated"));
+    }
     if (n.rules && n.rules.length) {
       add("the rule its backward applies", ...n.rules.map((r) => {
         const p = document.createElement("div");

@@ -113,7 +113,8 @@ function unitsNote(setup) {
     : "Random initialisation (× 0.01) breaks the symmetry: each unit learns a feature of its own.";
 }
 
-const show = (v, digits = 6) => (v === null || v === undefined ? "–" : typeof v === "number" ? v.toPrecision(digits) : String(v));
+const show = (v, digits = 6) => (v === null || v === undefined ? "–"
+  : typeof v === "number" ? v.toPrecision(digits) : String(v));
 const percent = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(2)}%`);
 
 function render(state) {
@@ -259,7 +260,10 @@ function bind() {
   $("reset").addEventListener("click", reset);
   $("walk-next").addEventListener("click", () => walk(1));
   $("walk-prev").addEventListener("click", () => walk(-1));
-  $("zero").addEventListener("click", () => { $("init").value = $("init").value === "zero" ? "random" : "zero"; apply(); });
+  $("zero").addEventListener("click", () => {
+    $("init").value = $("init").value === "zero" ? "random" : "zero";
+    apply();
+  });
   $("settings").addEventListener("change", (e) => (e.target.id === "csv" ? readCsv(e.target.files[0]) : apply()));
   $("settings").addEventListener("submit", (e) => { e.preventDefault(); apply(); });
   $("bigger").addEventListener("click", () => {

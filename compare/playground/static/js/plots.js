@@ -87,7 +87,8 @@ export class CostChart {
       const last = this.points[this.points.length - 1];
       if (last && last[0] === p[0]) this.points[this.points.length - 1] = p; else this.points.push(p);
     }
-    if (this.points.length > 6000) this.points = this.points.filter((_, i) => i % 2 === 0 || i === this.points.length - 1);
+    const n = this.points.length;
+    if (n > 6000) this.points = this.points.filter((_, i) => i % 2 === 0 || i === n - 1);
     this.draw();
   }
 
@@ -126,7 +127,8 @@ export class CostChart {
     let best = this.points[0];
     for (const p of this.points) if (Math.abs(p[0] - want) < Math.abs(best[0] - want)) best = p;
     const test = typeof best[2] === "number" ? `, test ${best[2].toPrecision(6)}` : "";
-    this.tip.textContent = `iteration ${best[0]}: train J ${typeof best[1] === "number" ? best[1].toPrecision(6) : best[1]}${test}`;
+    const train = typeof best[1] === "number" ? best[1].toPrecision(6) : best[1];
+    this.tip.textContent = `iteration ${best[0]}: train J ${train}${test}`;
     this.tip.style.left = `${Math.min(event.clientX - box.left + 10, box.width - 200)}px`;
     this.tip.style.top = `${event.clientY - box.top - 28}px`;
     this.tip.hidden = false;
