@@ -262,3 +262,17 @@ def test_zero_init_shows_identical_hidden_units(page, server):
     assert len(maps) == 4 and len(set(maps)) == 1
     assert "stay identical" in page.locator("#units-note").text_content()
     page.watch.check()
+
+
+def test_a_session_that_ended_is_started_again_with_a_message(page, server):
+    open_page(page, server)
+    click(page, "Step", 2)
+    browser.wait_iteration(page, 2)
+    page.evaluate("fetch(`/api/sessions/${window.playground.session.id}/close`, {method: 'POST'})")
+    click(page, "Step")
+    page.locator("#banner").wait_for(state="visible")
+    assert "started again from iteration 0" in page.locator("#banner").text_content()
+    browser.wait_iteration(page, 0)
+    click(page, "Step")
+    browser.wait_iteration(page, 1)
+    page.watch.check(allowed=["status of 404"])

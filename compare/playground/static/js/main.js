@@ -64,7 +64,23 @@ function fieldError(error) {
   if (error.field && $(error.field)) $(error.field).classList.add("invalid");
 }
 
-async function apply() {
+// Settings are sent one request at a time, the form as it is when each is sent: answers to requests
+// that overlapped could arrive in any order and leave the page showing other settings than the server's.
+function apply() {
+  page.applyWanted = true;
+  if (!page.applying) {
+    page.applying = (async () => {
+      while (page.applyWanted) {
+        page.applyWanted = false;
+        await applyNow();
+      }
+      page.applying = null;
+    })();
+  }
+  return page.applying;
+}
+
+async function applyNow() {
   pause();
   setReady(false);  // no step may reach the server between the old settings and the new
   if (page.busy) await page.drained;
@@ -192,10 +208,11 @@ async function request(n) {
   } catch (e) {
     pause();
     page.pending = 0;
-    if (e.status === 404) {
+    if (e.status === 404) {  // closed or forgotten: a new session with the same settings, once this loop ends
       page.session.id = null;
-      await apply();
-      banner("warn", `${e.message}: it was started again from iteration 0.`);
+      page.ready = false;
+      apply().then(() => banner("warn", `${e.message.replace(/; reload the page$/, "")}: it was started again ` +
+        "from iteration 0."));
     } else {
       banner("bad", e.message);
     }
