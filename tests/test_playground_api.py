@@ -284,3 +284,16 @@ def test_the_graph_names_each_rule_and_what_torch_and_jax_run(client):
     if "jax" in impls.available_backends():
         assert "dot_general" in matmul["engines"]["jax"]["forward"]
     json.dumps(data, allow_nan=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_data_set_and_activation_steps_with_rounding_level_differences(client, dtype):
+    for dataset, activation in (("moons", "relu"), ("circles", "sigmoid"), ("blobs", "leaky_relu"),
+                                ("xor", "tanh"), ("spiral", "relu"), ("breast_cancer", "tanh")):
+        data = start(client, dataset=dataset, activation=activation, dtype=dtype, hidden="5", test="20")
+        state = step(client, data["session"], 20)
+        assert state["iteration"] == 20 and np.isfinite(state["cost"]) and state["test_cost"] is not None
+        assert (state["maps"] is None) == (dataset == "breast_cancer")
+        bad = [(row["id"], name, d) for row in state["equations"] for name, d in row["diffs"].items() if not d["ok"]]
+        assert not bad, (dataset, activation, bad)

@@ -3,6 +3,7 @@ what the Python backends compute, its controls, its messages, its address, and t
 import re
 import subprocess
 import sys
+import time
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -14,6 +15,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 
 import impls  # noqa: E402
 from compare.playground import browser  # noqa: E402
+from compare.playground import session as sessions  # noqa: E402
+from compare.playground.app import create_app, loopback_only  # noqa: E402
 from compare.playground.settings import engines  # noqa: E402
 from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import EXPLAIN_RTOL  # noqa: E402
@@ -24,9 +27,12 @@ pytestmark = [pytest.mark.slow,
                                  reason=f"the browser tests need Chromium: {browser.INSTALL}")]
 
 
+STORE = sessions.Store()  # the server's sessions, which the tests look into
+
+
 @pytest.fixture(scope="module")
 def server():
-    with browser.serving() as url:
+    with browser.serving(loopback_only(create_app(STORE))) as url:
         yield url
 
 
@@ -276,3 +282,16 @@ def test_a_session_that_ended_is_started_again_with_a_message(page, server):
     click(page, "Step")
     browser.wait_iteration(page, 1)
     page.watch.check(allowed=["status of 404"])
+
+
+def test_a_closed_tab_frees_its_session(chromium, server):
+    before = len(STORE)
+    tab = chromium.new_page()
+    tab.goto(server)
+    browser.wait_iteration(tab, 0)
+    assert len(STORE) == before + 1
+    tab.close(run_before_unload=True)  # the page sends its close as it goes (pagehide)
+    deadline = time.monotonic() + 10
+    while len(STORE) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(STORE) == before
