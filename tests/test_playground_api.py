@@ -297,3 +297,12 @@ def test_every_data_set_and_activation_steps_with_rounding_level_differences(cli
         assert (state["maps"] is None) == (dataset == "breast_cancer")
         bad = [(row["id"], name, d) for row in state["equations"] for name, d in row["diffs"].items() if not d["ok"]]
         assert not bad, (dataset, activation, bad)
+
+
+def test_a_light_update_leaves_out_the_details_and_state_brings_them(client):
+    sid = start(client)["session"]
+    light = client.post(f"/api/sessions/{sid}/step", json={"n": 3, "detail": False}).json()["state"]
+    assert light["equations"] is None and light["graph"] is None and light["maps"] is not None
+    full = client.post(f"/api/sessions/{sid}/state", json={"since": 3}).json()["state"]
+    assert full["iteration"] == 3 and len(full["equations"]) == 10 and full["history"] == []
+    assert full["cost"] == light["cost"]

@@ -6,7 +6,9 @@
     GET  /api/options                    the choices, the defaults, the caps, the installed backends
     POST /api/sessions                   {"settings": {...}, "csv": {"name", "text"}?} -> a new session
     POST /api/sessions/ID/settings       the same body: this tab's session with new settings
-    POST /api/sessions/ID/step           {"n": 1 … MAX_STEPS} -> the state after n iterations
+    POST /api/sessions/ID/step           {"n": 1 … MAX_STEPS, "since": the page's last iteration, "detail":
+                                         false to leave out the equations and the graph} -> the state after n
+    POST /api/sessions/ID/state          the state as it is
     POST /api/sessions/ID/reset          -> the state at iteration 0
     POST /api/sessions/ID/close          a closed tab's state is freed (the page sends it on pagehide)
 
@@ -14,6 +16,7 @@ Every error is JSON {"error": message, "field": the setting or null} with a 4xx 
 worker threads, one request per session at a time.
 """
 import json
+import time
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -93,8 +96,11 @@ def create_app(store=None):
     store = store if store is not None else sessions.Store()
     files = assets()
 
-    def respond(session, payload):
-        return JSONResponse({"session": session.id, **payload})
+    def respond(session, payload, started):
+        response = JSONResponse({"session": session.id, **payload})
+        # the server's own time (the work and the JSON), which the page's timings and devtools show
+        response.headers["Server-Timing"] = f"app;dur={1000 * (time.perf_counter() - started):.1f}"
+        return response
 
     def build(body, replacing=None):
         settings = S.parse(body.get("settings", {}))
@@ -108,7 +114,8 @@ def create_app(store=None):
             action(session, body)
             since = body.get("since", -1)
             since = since if isinstance(since, int) and not isinstance(since, bool) else -1
-            return session, {"state": views.state(session, since=since)}
+            detail = body.get("detail", True) is not False
+            return session, {"state": views.state(session, since=since, detail=detail)}
 
     def step(session, body):
         n = body.get("n", 1)
@@ -118,9 +125,9 @@ def create_app(store=None):
 
     async def run(request, work):
         try:
+            started = time.perf_counter()
             body = await read_json(request) if request.method == "POST" else {}
-            session, payload = await run_in_threadpool(work, body)
-            return respond(session, payload)
+            return await run_in_threadpool(lambda: respond(*work(body), started))
         except Problem as e:
             return error(e.status, e, e.field)
         except S.SettingError as e:
@@ -156,6 +163,9 @@ def create_app(store=None):
     async def do_step(request):
         return await run(request, lambda body: act(request.path_params["sid"], body, step))
 
+    async def current(request):
+        return await run(request, lambda body: act(request.path_params["sid"], body, lambda s, b: None))
+
     async def reset(request):
         return await run(request, lambda body: act(request.path_params["sid"], body, lambda s, b: s.reset()))
 
@@ -174,6 +184,7 @@ def create_app(store=None):
               Route("/api/sessions/{sid}/settings", configure, methods=["POST"]),
               Route("/api/sessions/{sid}/step", do_step, methods=["POST"]),
               Route("/api/sessions/{sid}/reset", reset, methods=["POST"]),
+              Route("/api/sessions/{sid}/state", current, methods=["POST"]),
               Route("/api/sessions/{sid}/close", close, methods=["POST"])]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, Exception: failed})
     app.state.store = store

@@ -111,8 +111,10 @@ def box(session):
     return low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1]
 
 
-def state(session, since=-1):
-    """Everything that changes with a step; `since`: the last iteration the page's cost curve already has."""
+def state(session, since=-1, detail=True):
+    """Everything that changes with a step; `since`: the last iteration the page's cost curve already has;
+    `detail`: with the equations' values and differences and the graph's values (Play asks for them a few
+    times a second, not on every update: they are the larger part of the work and of the answer)."""
     params, ref = session.params, session.reference
     has_test = session.X_test.shape[1] > 0
     reference = params["numpy"]
@@ -136,7 +138,7 @@ def state(session, since=-1):
         "diverged": diverged,
         "blowup": None if blowup is None else {**{k: number(v) for k, v in blowup.items()}, "factor": BLOWUP},
         "suggested_lr": float(f"{lr / 10:.3g}") if diverged or blowup else None,
-        "equations": equation_rows(session),
+        "equations": equation_rows(session) if detail else None,
         "maps": maps(session),
-        "graph": graph.values(session),
+        "graph": graph.values(session) if detail else None,
     }

@@ -15,6 +15,8 @@ async function post(path, body) {
   }
   let data = null;
   try { data = await response.json(); } catch (e) { /* an answer that is not JSON: said below */ }
+  const timing = /dur=([\d.]+)/.exec(response.headers.get("Server-Timing") || "");
+  if (data && timing) data.serverMs = Number(timing[1]);
   if (!response.ok) {
     throw new ApiError((data && data.error) || `the server answered ${response.status}`,
       data && data.field, response.status);
@@ -32,7 +34,8 @@ export class Session {
     return data;
   }
 
-  step(n, since) { return post(`/api/sessions/${this.id}/step`, { n, since }); }
+  step(n, since, detail) { return post(`/api/sessions/${this.id}/step`, { n, since, detail }); }
+  current(since) { return post(`/api/sessions/${this.id}/state`, { since }); }
   reset() { return post(`/api/sessions/${this.id}/reset`, {}); }
 
   close() {

@@ -150,12 +150,16 @@ function render(state) {
     for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.append(td); }
     return tr;
   }));
-  equations.update(state.equations);
+  if (state.equations) {
+    equations.update(state.equations);
+    page.detailAt = performance.now();
+    $("eq-at").textContent = `at iteration ${state.iteration}`;
+  }
   if (state.maps) {
     drawBoundary($("boundary"), state.maps, page.setup.data);
     drawUnits($("units"), state.maps, page.setup.layers);
   }
-  graph.update(state.graph);
+  if (state.graph) graph.update(state.graph);
   const lr = page.setup.settings.lr, suggestion = state.suggested_lr;
   const useSmaller = { label: `Use learning rate ${suggestion}`, run: () => { $("lr").value = suggestion; apply(); } };
   if (state.diverged) {
@@ -178,8 +182,12 @@ function render(state) {
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 // Steps asked for while one is running (clicks, a held key) are added up and sent as the next request.
-function step(n) {
+// Play's updates (`light`) ask for the equations and the graph at most every DETAIL_MS.
+const DETAIL_MS = 250;
+
+function step(n, light = false) {
   if (!page.ready) return Promise.resolve();
+  page.light = light;
   page.pending = Math.min((page.pending || 0) + n, page.setup ? page.setup.caps.steps : 100);
   if (!page.busy) {
     page.busy = true;
@@ -199,11 +207,12 @@ function step(n) {
 async function request(n) {
   const start = performance.now();
   try {
-    const data = await page.session.step(n, page.state ? page.state.iteration : 0);
+    const detail = !page.light || performance.now() - (page.detailAt || 0) > DETAIL_MS;
+    const data = await page.session.step(n, page.state ? page.state.iteration : 0, detail);
     const answered = performance.now();
     render(data.state);
     await nextFrame();
-    page.timings.push({ n, request: answered - start, total: performance.now() - start });
+    page.timings.push({ n, server: data.serverMs, request: answered - start, total: performance.now() - start });
     if (page.timings.length > 10000) page.timings.splice(0, 5000);
   } catch (e) {
     pause();
@@ -223,8 +232,11 @@ async function play() {
   if (page.playing || !page.ready) return;
   page.playing = true;
   $("play").textContent = "Pause";
-  while (page.playing && page.ready) await step(Number($("speed").value));
+  while (page.playing && page.ready) await step(Number($("speed").value), true);
   pause();
+  if (page.ready && page.state && page.state.equations === null) {  // the last update was a light one
+    try { render((await page.session.current(page.state.iteration)).state); } catch (e) { banner("bad", e.message); }
+  }
 }
 
 function pause() {
