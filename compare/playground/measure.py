@@ -52,6 +52,7 @@ def shoot(chromium, url, folder):
     def open_(query=""):
         page.goto(url + query)
         browser.wait_iteration(page, 0)
+        page.add_style_tag(content="header { position: static; }")  # not over the sections it shoots
 
     def steps(n):
         target = int(page.get_by_test_id("iteration").text_content()) + n
@@ -80,12 +81,12 @@ def shoot(chromium, url, folder):
     page.get_by_role("button", name="Step ×10", exact=True).click()
     page.locator("#banner").wait_for(state="visible")
     page.screenshot(path=f"{folder}/blew-up.png")
-    open_("?init=zero")
+    open_("?init=zero&activation=sigmoid")
     steps(200)
     page.locator("#view").screenshot(path=f"{folder}/zero-init.png")
-    open_("?dataset=spiral&hidden=12&test=30&noise=0.1")
+    open_("?dataset=moons&hidden=8&test=30&noise=0.3")
     steps(2000)
-    page.locator("#view").screenshot(path=f"{folder}/spiral-test-split.png")
+    page.locator("#view").screenshot(path=f"{folder}/moons-test-split.png")
     page.close()
     return sorted(os.listdir(folder))
 

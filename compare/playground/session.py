@@ -98,6 +98,8 @@ def backend(name, activation, dtype):
 
 
 def _at_iteration(message, iteration):
+    """TrainingDiverged's message, counted from the run's start rather than from the call's."""
+    message = message.removeprefix("training diverged: ")
     return re.sub(r"at iteration \d+", f"at iteration {iteration}", message)
 
 
@@ -144,8 +146,8 @@ class Session:
                                   scale=0.0 if s.init == "zero" else 0.01, dtype=s.dtype)
         self.params = {name: start for name in self.backends}  # never changed in place: train returns new ones
         self.iteration = 0
-        self.costs = {name: self.reference.cost(start, self.X, self.Y) for name in self.backends}
-        self.start_cost = self.costs["numpy"]
+        self.start_cost = self.reference.cost(start, self.X, self.Y)
+        self.costs = dict.fromkeys(self.backends, self.start_cost)
         self.history = [(0, self.start_cost, self.test_cost())]  # (iteration, train cost, test cost or None)
         self.diverged = {}   # backend -> {"iteration", "message"}: training stopped there
         self.blowup = None   # the reference's first cost above BLOWUP times its start

@@ -111,6 +111,11 @@ def box(session):
     return low[0] - pad[0], high[0] + pad[0], low[1] - pad[1], high[1] + pad[1]
 
 
+def suggestion(lr):
+    """A learning rate to try instead: ten times smaller, or the course's 1.2 when that is still far off."""
+    return float(f"{lr / 10:.3g}") if lr <= 100 else S.Settings.lr
+
+
 def state(session, since=-1, detail=True):
     """Everything that changes with a step; `since`: the last iteration the page's cost curve already has;
     `detail`: with the equations' values and differences and the graph's values (Play asks for them a few
@@ -122,7 +127,10 @@ def state(session, since=-1, detail=True):
     backends = {}
     for name in session.backends:
         own = np.concatenate([np.ravel(v) for v in params[name].values()])
-        backends[name] = {"cost": number(session.costs[name]), "distance": number(rel_error(own, flat)),
+        # max |Δθ| as the equations' differences are measured; the relative one alone would call two runs that
+        # stay at zero weights (zero init on balanced data) 100% apart over differences of 1e-17
+        backends[name] = {"cost": number(session.costs[name]), "distance": number(max_abs_diff(own, flat)),
+                          "relative": number(rel_error(own, flat)),
                           "diverged": session.diverged.get(name)}
     diverged = session.diverged.get("numpy")
     blowup = session.blowup
@@ -137,7 +145,7 @@ def state(session, since=-1, detail=True):
         "backends": backends,
         "diverged": diverged,
         "blowup": None if blowup is None else {**{k: number(v) for k, v in blowup.items()}, "factor": BLOWUP},
-        "suggested_lr": float(f"{lr / 10:.3g}") if diverged or blowup else None,
+        "suggested_lr": suggestion(lr) if diverged or blowup else None,
         "equations": equation_rows(session) if detail else None,
         "maps": maps(session),
         "graph": graph.values(session) if detail else None,

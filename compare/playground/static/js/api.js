@@ -27,9 +27,18 @@ async function post(path, body) {
 export class Session {
   constructor() { this.id = null; }
 
+  // This tab's session with these settings: the same one, or a new one where it has ended.
   async open(settings, csv) {
     const body = { settings, csv: csv || undefined };
-    const data = this.id ? await post(`/api/sessions/${this.id}/settings`, body) : await post("/api/sessions", body);
+    let data = null;
+    if (this.id) {
+      try {
+        data = await post(`/api/sessions/${this.id}/settings`, body);
+      } catch (e) {
+        if (e.status !== 404) throw e;
+      }
+    }
+    data = data || await post("/api/sessions", body);
     this.id = data.session;
     return data;
   }

@@ -123,10 +123,15 @@ function onSetup(data) {
 }
 
 function unitsNote(setup) {
-  return setup.settings.init === "zero"
-    ? "All weights start at zero: every hidden unit computes the same function and gets the same gradient, so " +
-      "they stay identical however long you train. That is the symmetry random initialisation breaks."
-    : "Random initialisation (× 0.01) breaks the symmetry: each unit learns a feature of its own.";
+  const { init, activation } = setup.settings;
+  if (init !== "zero") {
+    return "Random initialisation (× 0.01) breaks the symmetry: each unit learns a feature of its own.";
+  }
+  const same = "All weights start at zero: every hidden unit computes the same function and gets the same gradient, " +
+    "so they stay identical however long you train — the symmetry random initialisation breaks.";
+  return activation === "sigmoid" ? same : `${same} With ${activation}, g(0) = 0: every unit outputs 0 and passes ` +
+    "no gradient back, so W1, b1 and W2 never move and only b2 learns. With sigmoid, g(0) = ½: the units learn, " +
+    "all the same function.";
 }
 
 const show = (v, digits = 6) => (v === null || v === undefined ? "–"
@@ -146,7 +151,8 @@ function render(state) {
     const tr = document.createElement("tr");
     tr.dataset.backend = name;
     const cells = [name === "numpy" ? "numpy (reference)" : name, show(b.cost),
-      b.diverged ? `diverged at iteration ${b.diverged.iteration}` : name === "numpy" ? "–" : fmt(b.distance, 2)];
+      b.diverged ? `diverged at iteration ${b.diverged.iteration}` : name === "numpy" ? "–"
+        : `${fmt(b.distance, 2)} (${fmt(b.relative, 2)} relative)`];
     for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.append(td); }
     return tr;
   }));
