@@ -35,7 +35,7 @@ def xor(seed=0, noise=0.2, m=400):
 
 
 def spiral(seed=0, noise=0.2, m=400):
-    """Two interleaved spirals of m/2 points each, radius 0 to 4 over 1.75 turns, the second turned by π;
+    """Two interleaved spirals of m/2 points each, radius 0 to 4 over 1.75 turns, the second turned half a turn;
     Gaussian noise of standard deviation `noise` added to the points."""
     rng = np.random.RandomState(seed)
     n = m // 2

@@ -306,3 +306,25 @@ def test_a_light_update_leaves_out_the_details_and_state_brings_them(client):
     full = client.post(f"/api/sessions/{sid}/state", json={"since": 3}).json()["state"]
     assert full["iteration"] == 3 and len(full["equations"]) == 10 and full["history"] == []
     assert full["cost"] == light["cost"]
+
+
+@pytest.mark.slow
+def test_random_garbage_settings_are_a_200_or_a_400_never_a_500():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    client = TestClient(create_app(sessions.Store(max_sessions=10_000)))
+    values = st.one_of(st.text(max_size=12), st.integers(-10, 10 ** 6), st.floats(allow_nan=True), st.none(),
+                       st.booleans(), st.lists(st.integers(), max_size=2), st.sampled_from(["planar", "relu", "1e3"]))
+    names = st.sampled_from(list(S.PARSERS) + ["x", ""])
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(st.dictionaries(names, values, max_size=4))
+    def check(settings):
+        response = client.post("/api/sessions", json={"settings": settings})
+        assert response.status_code in (200, 400), response.text
+        if response.status_code == 400:
+            assert response.json()["error"]
+        else:
+            client.post(f"/api/sessions/{response.json()['session']}/close")
+
+    check()
