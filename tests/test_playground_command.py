@@ -73,3 +73,12 @@ def test_a_busy_port_is_one_line_and_status_2():
     bad = subprocess.run([sys.executable, "-m", "compare", "playground", "--port", "70000"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "must be from 0 (a free port) to 65535" in bad.stderr
+
+
+def test_the_server_socket_is_tcp_with_nagle_off():
+    """asyncio turns Nagle's algorithm off only for an IPPROTO_TCP socket's connections; with it on, each
+    answer waited 40 ms for the browser's delayed ACK."""
+    from compare.playground.cli import bind
+    with bind("127.0.0.1", 0) as sock:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

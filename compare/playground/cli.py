@@ -43,9 +43,13 @@ def bind(host, number):
         infos = socket.getaddrinfo(host, number, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
         raise OSError(f"--host {host}: not an address of this machine ({e.strerror})") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    # proto IPPROTO_TCP, as getaddrinfo gives it: asyncio turns Nagle's algorithm off only on connections of
+    # such a socket, and with it on every answer waited 40 ms for the browser's delayed ACK (measured 44 ms
+    # for a trivial request against 0.2 ms)
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind(address)
     except OSError as e:

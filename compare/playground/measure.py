@@ -54,12 +54,14 @@ def shoot(chromium, url, folder):
         browser.wait_iteration(page, 0)
         page.add_style_tag(content="header { position: static; }")  # not over the sections it shoots
 
-    def steps(n):
-        target = int(page.get_by_test_id("iteration").text_content()) + n
-        while int(page.get_by_test_id("iteration").text_content()) < target:
-            page.get_by_role("button", name="Step ×10", exact=True).click()
-            page.wait_for_timeout(30)
-        browser.wait_iteration(page, target)
+    def steps(n):  # n iterations, 100 per request
+        page.get_by_label("Iterations per update").select_option("100")
+        for _ in range(n // 100):
+            done = len(page.evaluate("window.playground.timings"))
+            page.keyboard.press("Space")
+            page.wait_for_function(f"window.playground.timings.length > {done}")
+            page.keyboard.press("Space")
+            page.wait_for_function("!window.playground.busy && !window.playground.playing")
 
     def full(name):
         page.evaluate("window.scrollTo(0, 0)")
