@@ -151,7 +151,8 @@ def create_app(store=None):
     async def options(request):
         return JSONResponse({"datasets": list(DATASETS) + [S.CSV], "activations": list(impls.ACTIVATIONS),
                              "dtypes": list(impls.DTYPES), "inits": list(S.INITS), "backends": S.engines(),
-                             "defaults": S.Settings(backends=tuple(S.engines())).to_dict(), "caps": S.caps()})
+                             "defaults": S.Settings(backends=tuple(S.engines())).to_dict(), "caps": S.caps(),
+                             "sessions": len(store)})
 
     async def create(request):
         return await run(request, build)

@@ -87,6 +87,9 @@ def main(argv=None):
         time.sleep(1)
         after = rss(server.pid)
         alive = server.poll() is None
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)  # the first has timed out by now
+        conn.request("GET", "/api/options")
+        left = json.loads(conn.getresponse().read())["sessions"]
     finally:
         server.terminate()
         server.wait(30)
@@ -96,12 +99,12 @@ def main(argv=None):
     print(f"{args.users} users stepping for {args.seconds:g} s against {HOST}:{port} (numpy, torch, jax and tape "
           f"on the course's problem): {len(ms)} steps in {elapsed:.1f} s, {len(ms) / elapsed:.1f} steps/s")
     print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else "") +
-          f"; server alive after the test: {'yes' if alive else 'NO'}")
+          f"; server alive after the test: {'yes' if alive else 'NO'}; sessions left open: {left}")
     print(f"step latency (request to answer): p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, max {ms[-1]:.1f} ms")
     print(f"server memory (RSS): {before:.0f} MB before, {max(m for _, m in memory):.0f} MB at most during, "
           f"{min(steady or [0]):.0f} to {max(steady or [0]):.0f} MB from 10 s to the end, {after:.0f} MB after "
           "the users closed their sessions")
-    return 0 if not errors and alive else 1
+    return 0 if not errors and alive and not left else 1
 
 
 if __name__ == "__main__":

@@ -54,14 +54,9 @@ def shoot(chromium, url, folder):
         browser.wait_iteration(page, 0)
         page.add_style_tag(content="header { position: static; }")  # not over the sections it shoots
 
-    def steps(n):  # n iterations, 100 per request
-        page.get_by_label("Iterations per update").select_option("100")
+    def steps(n):  # n iterations, 100 a request
         for _ in range(n // 100):
-            done = len(page.evaluate("window.playground.timings"))
-            page.keyboard.press("Space")
-            page.wait_for_function(f"window.playground.timings.length > {done}")
-            page.keyboard.press("Space")
-            page.wait_for_function("!window.playground.busy && !window.playground.playing")
+            page.evaluate("window.playground.step(100)")
 
     def full(name):
         page.evaluate("window.scrollTo(0, 0)")
@@ -69,6 +64,8 @@ def shoot(chromium, url, folder):
 
     open_()
     steps(1500)
+    page.get_by_role("button", name="Step ×10", exact=True).click()
+    browser.wait_iteration(page, 1510)
     full("trained.png")
     open_()
     for _ in range(8):
@@ -83,7 +80,7 @@ def shoot(chromium, url, folder):
     page.get_by_role("button", name="Step ×10", exact=True).click()
     page.locator("#banner").wait_for(state="visible")
     page.screenshot(path=f"{folder}/blew-up.png")
-    open_("?init=zero&activation=sigmoid")
+    open_("?dataset=xor&init=zero&activation=sigmoid")
     steps(200)
     page.locator("#view").screenshot(path=f"{folder}/zero-init.png")
     open_("?dataset=moons&hidden=8&test=30&noise=0.3")

@@ -10,7 +10,7 @@ const LABELS = { planar: "planar", moons: "moons", circles: "circles", blobs: "b
 
 // window.playground: the measurement script reads `timings` (ms per update: request, render, next frame).
 const page = window.playground = { session: new Session(), setup: null, state: null, playing: false, busy: false,
-  ready: false, csv: null, defaults: null, timings: [], blowupSeen: false };
+  ready: false, csv: null, defaults: null, timings: [], blowupSeen: false, step: (n) => step(n) };
 const equations = new Equations($("eqs").tBodies[0], $("source"), $("source-file"), $("walk-at"));
 const graph = new Graph($("graph"), $("node"));
 const chart = new CostChart($("chart"), $("chart-tip"));
