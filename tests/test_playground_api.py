@@ -1,6 +1,7 @@
 """The playground's server without a browser (Starlette's TestClient): what it computes, and its rules for
 garbage, sessions, uploads and paths."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -301,7 +302,9 @@ def test_every_data_set_and_activation_steps_with_rounding_level_differences(cli
 
 def test_a_light_update_leaves_out_the_details_and_state_brings_them(client):
     sid = start(client)["session"]
-    light = client.post(f"/api/sessions/{sid}/step", json={"n": 3, "detail": False}).json()["state"]
+    response = client.post(f"/api/sessions/{sid}/step", json={"n": 3, "detail": False})
+    assert re.fullmatch(r"app;dur=[\d.]+, cpu;dur=[\d.]+", response.headers["server-timing"])
+    light = response.json()["state"]
     assert light["equations"] is None and light["graph"] is None and light["maps"] is not None
     full = client.post(f"/api/sessions/{sid}/state", json={"since": 3}).json()["state"]
     assert full["iteration"] == 3 and len(full["equations"]) == 10 and full["history"] == []

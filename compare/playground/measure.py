@@ -31,6 +31,7 @@ def measure(page, url, steps, play_seconds):
     total = [t["total"] for t in timings]
     request = [t["request"] for t in timings]
     server = [t["server"] for t in timings]
+    cpu = [t["cpu"] for t in timings]
     rates = {}
     for per_update in ("1", "10"):
         page.get_by_label("Iterations per update").select_option(per_update)
@@ -41,7 +42,7 @@ def measure(page, url, steps, play_seconds):
         page.get_by_role("button", name="Pause", exact=True).click()
         rates[per_update] = (page.evaluate("window.playground.timings.length") - before) / (time.monotonic() - start)
     names = page.evaluate("Object.keys(window.playground.state.backends)")
-    return percentiles(total), percentiles(request), percentiles(server), rates, names
+    return percentiles(total), percentiles(request), percentiles(server), percentiles(cpu), rates, names
 
 
 def shoot(chromium, url, folder):
@@ -108,11 +109,13 @@ def main(argv=None):
         with sync_playwright() as pw:
             chromium = browser.launch(pw)
             page = chromium.new_page(viewport={"width": 1440, "height": 900})
-            (p50, p95), (r50, r95), (s50, s95), rates, names = measure(page, url, args.steps, args.play_seconds)
+            (p50, p95), (r50, r95), (s50, s95), (c50, c95), rates, names = measure(page, url, args.steps,
+                                                                                 args.play_seconds)
             print(f"backends running: {', '.join(names)}; the course's problem (planar, m=400, n_h=4, tanh, float64); "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"Step, click to drawn: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.steps} Steps; of which "
-                  f"the request: p50 {r50:.1f}, p95 {r95:.1f} ms; the server's work: p50 {s50:.1f}, p95 {s95:.1f} ms")
+                  f"the request: p50 {r50:.1f}, p95 {r95:.1f} ms; the server's work: p50 {s50:.1f}, p95 {s95:.1f} ms, "
+                  f"of which CPU time p50 {c50:.1f}, p95 {c95:.1f} ms")
             print(f"Play: {rates['1']:.1f} updates/s at 1 iteration per update, {rates['10']:.1f} at 10")
             if args.shots:
                 print("screenshots:", ", ".join(shoot(chromium, url, args.shots)))

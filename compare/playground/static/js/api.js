@@ -15,8 +15,8 @@ async function post(path, body) {
   }
   let data = null;
   try { data = await response.json(); } catch (e) { /* an answer that is not JSON: said below */ }
-  const timing = /dur=([\d.]+)/.exec(response.headers.get("Server-Timing") || "");
-  if (data && timing) data.serverMs = Number(timing[1]);
+  const timing = /app;dur=([\d.]+), cpu;dur=([\d.]+)/.exec(response.headers.get("Server-Timing") || "");
+  if (data && timing) { data.serverMs = Number(timing[1]); data.cpuMs = Number(timing[2]); }
   if (!response.ok) {
     throw new ApiError((data && data.error) || `the server answered ${response.status}`,
       data && data.field, response.status);

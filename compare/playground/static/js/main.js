@@ -218,7 +218,8 @@ async function request(n) {
     const answered = performance.now();
     render(data.state);
     await nextFrame();
-    page.timings.push({ n, server: data.serverMs, request: answered - start, total: performance.now() - start });
+    page.timings.push({ n, server: data.serverMs, cpu: data.cpuMs, request: answered - start,
+      total: performance.now() - start });
     if (page.timings.length > 10000) page.timings.splice(0, 5000);
   } catch (e) {
     pause();
