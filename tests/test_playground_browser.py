@@ -106,6 +106,8 @@ def test_three_steps_from_the_defaults_give_the_cost_train_gives(page, server):
     final = impls.get_backend("numpy").train(impls.init_params(2, 4, seed=0), X, Y, learning_rate=1.2,
                                              iterations=3).final_cost
     assert shown_cost(page) == pytest.approx(final, rel=1e-9)
+    page.locator("#chart").hover(position={"x": 250, "y": 60})  # the cost curve says where it is
+    assert re.fullmatch(r"iteration [0-3]: train J 0\.69\d{4}", page.locator("#chart-tip").text_content())
     page.watch.check()
 
 
