@@ -18,7 +18,8 @@ from impls.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
-EXTENSIONS = ["compare.teach.explain", "compare.teach.check", "compare.teach.demos", "compare.bench"]
+EXTENSIONS = ["compare.teach.explain", "compare.teach.check", "compare.teach.demos", "compare.bench",
+              "compare.playground"]
 
 
 class Parser(argparse.ArgumentParser):

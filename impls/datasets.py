@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("planar", "moons", "circles", "blobs", "breast_cancer")
+DATASETS = ("planar", "moons", "circles", "blobs", "xor", "spiral", "breast_cancer")
 
 
 def planar():
@@ -22,6 +22,31 @@ def planar():
         X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
         Y[ix] = j
     return X.T, Y.T
+
+
+def xor(seed=0, noise=0.2, m=400):
+    """TensorFlow Playground's XOR: points uniform in the square [-4, 4]², label 1 where x1·x2 > 0, then
+    Gaussian noise of standard deviation `noise` added to the points (so a few cross the axes)."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-4, 4, size=(2, m))
+    X += np.where(X > 0, 0.3, -0.3)  # a margin around the axes, as TF Playground's padding
+    Y = (X[0] * X[1] > 0).astype(np.float64).reshape(1, -1)
+    return X + noise * rng.randn(2, m), Y
+
+
+def spiral(seed=0, noise=0.2, m=400):
+    """Two interleaved spirals of m/2 points each, radius 0 to 4 over 1.75 turns, the second turned half a turn;
+    Gaussian noise of standard deviation `noise` added to the points."""
+    rng = np.random.RandomState(seed)
+    n = m // 2
+    r = 4 * np.arange(n) / n
+    X, Y = [], []
+    for label, turn in ((0, 0.0), (1, np.pi)):
+        t = 1.75 * 2 * np.pi * np.arange(n) / n + turn
+        X.append(np.stack([r * np.sin(t), r * np.cos(t)]))
+        Y.append(np.full(n, float(label)))
+    X = np.concatenate(X, axis=1)
+    return X + noise * rng.randn(*X.shape), np.concatenate(Y).reshape(1, -1)
 
 
 def _sklearn(name, seed):
@@ -59,48 +84,58 @@ def load_csv(path, *, n_features=None):
         raise ValueError(f"{path}: is a folder, not a CSV file")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    rows = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: drop the byte-order mark Excel writes
-            reader = csv.reader(f)
-            header = next(reader, None)
-            for row in reader:
-                if row:
-                    rows.append((reader.line_num, row))
-    except (UnicodeDecodeError, csv.Error) as e:
+            return parse_csv(f, str(path), n_features=n_features)
+    except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not a readable CSV text file ({e})") from None
     except OSError as e:
         raise ValueError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
+def parse_csv(lines, name, *, n_features=None):
+    """CSV text, as load_csv reads it from a file: `lines` an iterable of text lines (a file, or
+    text.splitlines(keepends=True)), `name` what the messages call it. The playground reads uploads
+    with it, so that an uploaded file follows the command line's rules and messages."""
+    rows = []
+    try:
+        reader = csv.reader(lines)
+        header = next(reader, None)
+        for row in reader:
+            if row:
+                rows.append((reader.line_num, row))
+    except csv.Error as e:
+        raise ValueError(f"{name}: not a readable CSV text file ({e})") from None
     if header is None:
-        raise ValueError(f"{path}: the file is empty")
+        raise ValueError(f"{name}: the file is empty")
     labelled = n_features is None or len(header) != n_features
     if n_features is not None and len(header) not in (n_features, n_features + 1):
-        raise ValueError(f"{path}: has {len(header)} columns; expected {n_features} features, "
+        raise ValueError(f"{name}: has {len(header)} columns; expected {n_features} features, "
                          "optionally followed by a 0/1 label column")
     if labelled and len(header) < 2:
-        raise ValueError(f"{path}: needs a header row with feature columns and a label column last")
+        raise ValueError(f"{name}: needs a header row with feature columns and a label column last")
     if all(_is_number(cell) for cell in header):  # else the first example would be lost as a header
-        raise ValueError(f"{path}, line 1: holds numbers, not column names; the file needs a header row")
+        raise ValueError(f"{name}, line 1: holds numbers, not column names; the file needs a header row")
     if not rows:
-        raise ValueError(f"{path}: has a header but no data rows")
+        raise ValueError(f"{name}: has a header but no data rows")
     data = np.empty((len(rows), len(header)))
     for i, (line, row) in enumerate(rows):
         if len(row) != len(header):
-            raise ValueError(f"{path}, line {line}: {len(row)} cells, but the header has {len(header)}")
+            raise ValueError(f"{name}, line {line}: {len(row)} cells, but the header has {len(header)}")
         for j, cell in enumerate(row):
             try:
                 data[i, j] = value = float(cell)
             except ValueError:
                 value = math.nan
             if not math.isfinite(value):
-                raise ValueError(f"{path}, line {line}, column {j + 1} ({header[j]!r}): "
+                raise ValueError(f"{name}, line {line}, column {j + 1} ({header[j]!r}): "
                                  f"{cell!r} is not a finite number")
     if not labelled:
         return data.T.copy(), None
     labels = data[:, -1]
     if not np.all((labels == 0) | (labels == 1)):
         found = np.unique(labels)[:5].tolist()
-        raise ValueError(f"{path}: the label column {header[-1]!r} (the last) must hold 0/1 labels, "
+        raise ValueError(f"{name}: the label column {header[-1]!r} (the last) must hold 0/1 labels, "
                          f"found {found}")
     return data[:, :-1].T.copy(), labels.reshape(1, -1)
 
@@ -118,7 +153,8 @@ def load_dataset(name, *, seed=0, n_features=None):
 
     Args:
         name: one of DATASETS, or the path of a CSV file (see load_csv).
-        seed: random state of the scikit-learn generators; "planar" is always the course's.
+        seed: random state of the generators (scikit-learn's, xor's, spiral's); "planar" is always the
+            course's.
         n_features: the number of features a model takes; a data set with another number is an
             error, and a CSV file with exactly this many columns is read as unlabelled.
 
@@ -128,7 +164,8 @@ def load_dataset(name, *, seed=0, n_features=None):
     if not isinstance(name, (str, Path)):
         raise ValueError(f"dataset must be a name or a path, got {type(name).__name__}")
     if name in DATASETS:
-        X, Y = planar() if name == "planar" else _sklearn(name, seed)
+        generated = {"planar": planar, "xor": lambda: xor(seed), "spiral": lambda: spiral(seed)}
+        X, Y = generated[name]() if name in generated else _sklearn(name, seed)
         if n_features is not None and X.shape[0] != n_features:
             raise ValueError(f"dataset {name} has {X.shape[0]} features; the model takes {n_features}")
         return X, Y

@@ -91,3 +91,39 @@ def test_missing_and_binary_files(tmp_path):
     path.write_bytes(b"\xff\xfe\x00\x81garbage")
     with pytest.raises(ValueError, match="not a readable CSV text file"):
         load_csv(path)
+
+
+@pytest.mark.parametrize("name", ["xor", "spiral"])
+def test_xor_and_spiral_are_deterministic_from_the_seed(name):
+    X, Y = load_dataset(name, seed=5)
+    X2, Y2 = load_dataset(name, seed=5)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(Y, Y2)
+    assert X.shape == (2, 400) and Y.shape == (1, 400) and 150 < Y.sum() < 250  # spiral's: 200 exactly
+    assert not np.array_equal(load_dataset(name, seed=6)[0], X)
+
+
+def test_xor_labels_are_the_quadrants_without_noise():
+    from impls.datasets import xor
+    X, Y = xor(seed=1, noise=0.0)
+    np.testing.assert_array_equal(Y[0], (np.sign(X[0]) == np.sign(X[1])).astype(float))
+    assert np.min(np.abs(X)) >= 0.3  # the margin around the axes
+    noisy, _ = xor(seed=1, noise=0.5)
+    assert 0.3 < np.std(noisy - X) < 0.7  # the noise is added to the same points
+
+
+def test_spiral_arms_are_half_a_turn_apart_without_noise():
+    from impls.datasets import spiral
+    X, Y = spiral(seed=0, noise=0.0)
+    arm0, arm1 = X[:, Y[0] == 0], X[:, Y[0] == 1]
+    np.testing.assert_allclose(arm1, -arm0, atol=1e-12)  # turned by π: the point opposite the centre
+    np.testing.assert_allclose(np.hypot(*arm0), 4 * np.arange(200) / 200, atol=1e-12)
+
+
+def test_csv_text_follows_the_file_rules():
+    from impls.datasets import parse_csv
+    X, Y = parse_csv("a,b,y\n1,2,0\n3,4,1\n".splitlines(keepends=True), "upload.csv")
+    np.testing.assert_array_equal(X, [[1, 3], [2, 4]])
+    np.testing.assert_array_equal(Y, [[0, 1]])
+    with pytest.raises(ValueError, match=r"^mine.csv, line 3, column 2 \('b'\): 'x' is not a finite number$"):
+        parse_csv(["a,b,y\n", "1,2,0\n", "3,x,1\n"], "mine.csv")
