@@ -9,6 +9,7 @@ Importing this package imports neither torch nor JAX: only the backend asked for
 """
 import importlib
 import importlib.util
+import sys
 
 from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged,
                         TrainResult, check_choice, init_params)
@@ -27,14 +28,47 @@ _LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.model_i
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if f"impls.{name}" in MOVED:  # impls.datasets without importing it first, as before the move
+        return importlib.import_module(f"impls.{name}")
     raise AttributeError(f"module 'impls' has no attribute {name!r}")
+
+
+# Modules that moved into the sub-packages answer to their old names too (`from impls.datasets import planar`,
+# `import impls.numpy_backend`, `MODULE:CLASS` specs): the old name is the same module object, imported on
+# first use, so patching one patches the other. One table instead of a stub file per old path.
+MOVED = {
+    "impls.numpy_backend": "impls.backends.numpy",
+    "impls.torch_backend": "impls.backends.torch",
+    "impls.jax_backend": "impls.backends.jax",
+    "impls.tape_backend": "impls.backends.tape",
+    "impls.tape": "impls.backends.tape_engine",
+}
+
+
+class _OldNames:
+    """The import system's finder and loader for the old names in MOVED."""
+
+    def find_spec(self, name, path=None, target=None):
+        return importlib.util.spec_from_loader(name, self) if name in MOVED else None
+
+    def create_module(self, spec):
+        module = importlib.import_module(MOVED[spec.name])
+        spec.loader_state = module.__spec__
+        return module
+
+    def exec_module(self, module):
+        module.__spec__ = module.__spec__.loader_state  # the import system set the old name's spec: put its own back
+
+
+if not any(isinstance(finder, _OldNames) for finder in sys.meta_path):
+    sys.meta_path.append(_OldNames())
 
 # name -> (module, class, the library it needs, which is also the name of its pip extra)
 _REGISTRY = {
-    "numpy": ("impls.numpy_backend", "NumpyBackend", "numpy"),
-    "torch": ("impls.torch_backend", "TorchBackend", "torch"),
-    "jax": ("impls.jax_backend", "JaxBackend", "jax"),
-    "tape": ("impls.tape_backend", "TapeBackend", "numpy"),  # this project's own autograd: NumPy only
+    "numpy": ("impls.backends.numpy", "NumpyBackend", "numpy"),
+    "torch": ("impls.backends.torch", "TorchBackend", "torch"),
+    "jax": ("impls.backends.jax", "JaxBackend", "jax"),
+    "tape": ("impls.backends.tape", "TapeBackend", "numpy"),  # this project's own autograd: NumPy only
     "torch-ddp": ("impls.torch_ddp_backend", "TorchDDPBackend", "torch"),
     "jax-sharded": ("impls.jax_sharded_backend", "JaxShardedBackend", "jax"),
 }
@@ -65,7 +99,7 @@ def get_backend(name, *, activation="tanh", dtype="float64", device=None, worker
 
     Args:
         name: "numpy" (hand-written backprop), "torch" (torch.autograd), "jax" (jax.grad), "tape"
-            (this project's own reverse-mode engine, impls/tape.py), or the data-parallel "torch-ddp"
+            (this project's own reverse-mode engine, impls/backends/tape_engine.py), or the data-parallel "torch-ddp"
             (torch.distributed) and "jax-sharded" (a JAX device mesh).
         activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
         dtype: "float64" or "float32".

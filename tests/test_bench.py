@@ -129,7 +129,7 @@ def test_targets_are_judged_on_this_runs_ratios():
 
 def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
     pytest.importorskip("jax")
-    from impls.jax_backend import aligned
+    from impls.backends.jax import aligned
 
     X = np.arange(24.0).reshape(4, 6)
     A = aligned(X)

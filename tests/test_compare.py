@@ -7,7 +7,7 @@ import pytest
 import impls
 from compare import Report, compare_backends
 from impls.datasets import planar
-from impls.numpy_backend import NumpyBackend
+from impls.backends.numpy import NumpyBackend
 
 LR_OFF = {"float64": 1e-6, "float32": 2e-2}  # "slightly off": just past what each dtype can resolve
 

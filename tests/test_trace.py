@@ -10,7 +10,7 @@ from compare.teach.demos import lesson
 from compare.teach.trace import EQUATIONS, trace
 from compare.tolerances import BACKEND_RTOL
 from conftest import make_backend, random_problem
-from impls import tape
+from impls.backends import tape_engine as tape
 from impls.datasets import planar
 
 ENGINES = ["tape", "torch", "jax"]
@@ -176,15 +176,16 @@ def test_demo_texts_follow_values_and_dataset(tmp_path, capsys):
 
 def test_explain_table_has_a_tape_column_pointing_at_the_real_lines():
     from compare.teach.explain import ROOT, explain
-    from impls.numpy_backend import NumpyBackend
+    from impls.backends.numpy import NumpyBackend
 
     X, Y, params = random_problem(2, 3, 1, 10)
     result = explain(params, X, Y, backends={"numpy": NumpyBackend(), "tape": make_backend("tape")})
     assert result.ok and all(row.max_abs["tape"] is not None for row in result.rows)
     for row in result.rows:
-        places = re.findall(r"(impls/\w+\.py):(\d+)", row.roles["tape"])
+        places = re.findall(r"(impls/[\w/]+\.py):(\d+)", row.roles["tape"])
         assert places, row.roles["tape"]
         for path, line in places:
             source = (ROOT / path).read_text().splitlines()[int(line) - 1]
-            expected = {"impls/tape_backend.py": r"#\s*F\d\b|tape\.backward\(", "impls/tape.py": r"^\s*def "}[path]
+            expected = {"impls/backends/tape.py": r"#\s*F\d\b|tape\.backward\(",
+                        "impls/backends/tape_engine.py": r"^\s*def "}[path]
             assert re.search(expected, source), source

@@ -124,7 +124,7 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics, busy=None
                          f"{_n(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms "
                          "by broadcasting")
         elif group == "busy":
-            from impls.torch_backend import ONE_THREAD_BELOW
+            from impls.backends.torch import ONE_THREAD_BELOW
 
             slowdown, _ = busy_figures(busy)
             line = (f"torch, busy machine: {_n(busy[('torch', 'idle')][0])} s idle, {_n(busy[('torch', 'busy')][0])} s "

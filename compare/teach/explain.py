@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import impls
-import impls.numpy_backend
+import impls.backends.numpy
 from compare.tolerances import EXPLAIN_RTOL
 from impls.base import check_data, check_params
 
@@ -88,7 +88,7 @@ def call_lines(path, needle):
 
 def _locate(backend):
     """Where the forward lines and the autograd calls live in the torch or JAX backend, found now."""
-    path = Path(importlib.util.find_spec(f"impls.{backend}_backend").origin)
+    path = Path(importlib.util.find_spec(impls._REGISTRY[backend][0]).origin)
     name = _relative(path)
     tags = tagged_lines(path)
     where = {eq: f"{name}:{tags[eq][0]}: {tags[eq][1]}" if eq in tags else name for eq in ("F1", "F2", "F3", "F4")}
@@ -142,8 +142,8 @@ def _roles(activation, params, m):
 
 
 def _tape_roles(activation, params):
-    """What plays each equation's part on the tape: its forward lines and the rules in impls/tape.py."""
-    from impls import tape, tape_backend
+    """What plays each equation's part on the tape: its forward lines and the rules in its engine."""
+    from impls.backends import tape as tape_backend, tape_engine as tape
 
     w = _locate("tape")
     engine = Path(tape.__file__)
@@ -333,7 +333,7 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
     missing = dict(missing or {})
     columns = [n for n in names[1:] + list(missing) if n != names[0]]
     roles = _roles(ref.activation, params, m)
-    numpy_path = Path(impls.numpy_backend.__file__)
+    numpy_path = Path(impls.backends.numpy.__file__)
     tags = tagged_lines(numpy_path)
     g_line, g_code = activation_line(numpy_path, ref.activation)
     rows = []

@@ -1,6 +1,6 @@
 """`explain --trace`: the backward pass as each engine really runs it, read from its live graph.
 
-tape: the nodes of impls/tape.py's tape, in the reverse order `backward` visits them. torch: the grad_fn
+tape: the nodes of impls/backends/tape_engine.py's tape, in the reverse order `backward` visits them. torch: the grad_fn
 nodes reached through next_functions, in the order the autograd engine calls them (hooks record it).
 JAX: the primitives of jax.make_jaxpr of jax.grad, each grouped under the equation it computes.
 Each step is named by what it produces: ∂J/∂W2 is the course's dW2 (B2), ∂J/∂Z2 is dZ2/m (B1), …
@@ -131,8 +131,8 @@ def trace_tape(backend, params, X, Y):
             rule = rule.format(*(y.name for y in node.inputs))
             backward.append(Step(node.op, f"{node.op}: grad wrt {x.name} = {rule}",
                                  f"{_shape(node.out.grad)} → {_shape(x.grad)}", name, eq))
-    return Trace("the tape backend (impls/tape.py)", f"its live tape of {len(nodes)} nodes", forward, backward,
-                 _notes("tape", X.shape[1]))
+    return Trace("the tape backend (impls/backends/tape_engine.py)", f"its live tape of {len(nodes)} nodes",
+                 forward, backward, _notes("tape", X.shape[1]))
 
 
 # --- torch ---------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def trace_torch(backend, params, X, Y):
     """torch's grad_fn graph of J, walked through next_functions; the order is the engine's own (hooks)."""
     import torch
 
-    from impls.torch_backend import cross_entropy
+    from impls.backends.torch import cross_entropy
 
     p, Xt, Yt = backend._inputs(params, X, Y)
     p = {k: w.detach().requires_grad_() for k, w in p.items()}
@@ -232,7 +232,7 @@ def trace_jax(backend, params, X, Y):
     """
     import jax
 
-    from impls.jax_backend import cross_entropy
+    from impls.backends.jax import cross_entropy
 
     forward_fn = backend._forward.__wrapped__  # the backend's own forward lines, without its jit wrapper
 

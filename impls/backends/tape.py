@@ -1,8 +1,8 @@
-"""The tape: the same forward pass on this project's own reverse-mode engine (impls/tape.py); every
+"""The tape: the same forward pass on this project's own reverse-mode engine (tape_engine.py); every
 gradient comes from walking the tape backwards, none is written by hand."""
 import numpy as np
 
-from impls import tape
+from impls.backends import tape_engine as tape
 from impls.base import Backend
 
 

@@ -6,7 +6,7 @@ walks the tape in reverse and hands each node the gradient of its output. Nothin
 """
 import numpy as np
 
-from impls.numpy_backend import sigmoid
+from impls.backends.numpy import sigmoid
 
 
 class Node:
@@ -74,7 +74,7 @@ def _unary(op, f, vjp, rule):
     return apply
 
 
-# NumPy's conventions at exactly 0, as impls/numpy_backend.py: relu′(0) = 0, leaky_relu′(0) = 0.01.
+# NumPy's conventions at exactly 0, as the numpy backend: relu′(0) = 0, leaky_relu′(0) = 0.01.
 tanh = _unary("tanh", np.tanh, lambda g, z, a: g * (1 - a ** 2), "upstream ⊙ (1 − out²)")
 relu = _unary("relu", lambda z: np.maximum(z, 0), lambda g, z, a: g * (z > 0), "upstream where in > 0, else 0")
 sigmoid_op = _unary("sigmoid", sigmoid, lambda g, z, a: g * (a * (1 - a)), "upstream ⊙ out(1 − out)")
