@@ -42,6 +42,9 @@ MOVED = {
     "impls.jax_backend": "impls.backends.jax",
     "impls.tape_backend": "impls.backends.tape",
     "impls.tape": "impls.backends.tape_engine",
+    "impls.torch_ddp_backend": "impls.parallel.torch_ddp",
+    "impls.jax_sharded_backend": "impls.parallel.jax_sharded",
+    "impls.process_group": "impls.parallel.process_group",
 }
 
 
@@ -69,8 +72,8 @@ _REGISTRY = {
     "torch": ("impls.backends.torch", "TorchBackend", "torch"),
     "jax": ("impls.backends.jax", "JaxBackend", "jax"),
     "tape": ("impls.backends.tape", "TapeBackend", "numpy"),  # this project's own autograd: NumPy only
-    "torch-ddp": ("impls.torch_ddp_backend", "TorchDDPBackend", "torch"),
-    "jax-sharded": ("impls.jax_sharded_backend", "JaxShardedBackend", "jax"),
+    "torch-ddp": ("impls.parallel.torch_ddp", "TorchDDPBackend", "torch"),
+    "jax-sharded": ("impls.parallel.jax_sharded", "JaxShardedBackend", "jax"),
 }
 BACKENDS = tuple(_REGISTRY)
 DATA_PARALLEL = ("torch-ddp", "jax-sharded")  # the ones that take workers=N

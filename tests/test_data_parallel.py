@@ -18,9 +18,9 @@ from impls.datasets import load_dataset
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
-from impls.process_group import WorkerFailed, local_group  # noqa: E402
+from impls.parallel.process_group import WorkerFailed, local_group  # noqa: E402
 from impls.backends.torch import cross_entropy  # noqa: E402
-from impls.torch_ddp_backend import Replica, TorchDDPBackend, shard_bounds  # noqa: E402
+from impls.parallel.torch_ddp import Replica, TorchDDPBackend, shard_bounds  # noqa: E402
 
 M = 401  # 3 workers: shards of 134, 134 and 133 examples
 
@@ -197,7 +197,7 @@ def jax_planted(shard_costs):
     jax = pytest.importorskip("jax")
     from impls.backends.jax import JaxBackend
     from impls.backends.jax import cross_entropy as jax_cross_entropy
-    from impls.jax_sharded_backend import JaxShardedBackend, per_example
+    from impls.parallel.jax_sharded import JaxShardedBackend, per_example
 
     class Planted(JaxShardedBackend):
         @functools.partial(jax.jit, static_argnums=(0, 5))
