@@ -13,8 +13,8 @@ import numpy as np
 import impls
 from compare import plots, terminal
 from compare.numerics import accuracy
-from impls.datasets import DATASETS, load_dataset
-from impls.files import atomic_write, check_destination, check_folder
+from impls.io.datasets import DATASETS, load_dataset
+from impls.io.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.

@@ -21,8 +21,8 @@ __all__ = ["ACTIVATIONS", "BACKENDS", "DATA_PARALLEL", "DTYPES", "GRAD_NAMES", "
            "available_backends", "get_backend", "init_params", "install_hint", "load_model", "save_model"]
 
 # Loaded on first use, so that `import impls` stays light: the estimator imports scikit-learn.
-_LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.model_io",
-         "load_model": "impls.model_io"}
+_LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.io.model_files",
+         "load_model": "impls.io.model_files"}
 
 
 def __getattr__(name):
@@ -45,6 +45,9 @@ MOVED = {
     "impls.torch_ddp_backend": "impls.parallel.torch_ddp",
     "impls.jax_sharded_backend": "impls.parallel.jax_sharded",
     "impls.process_group": "impls.parallel.process_group",
+    "impls.datasets": "impls.io.datasets",
+    "impls.model_io": "impls.io.model_files",
+    "impls.files": "impls.io.files",
 }
 
 

@@ -63,7 +63,7 @@ def test_missing_gpu_or_unknown_device_is_a_clear_error(name):
 
 
 def test_importing_impls_imports_no_framework():
-    code = "import sys, impls, impls.datasets; print(sorted({'torch', 'jax'} & set(sys.modules)))"
+    code = "import sys, impls, impls.io.datasets; print(sorted({'torch', 'jax'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

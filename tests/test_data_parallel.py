@@ -13,7 +13,7 @@ import impls
 from compare.comparison import compare_backends
 from compare.numerics import rel_error
 from conftest import make_backend
-from impls.datasets import load_dataset
+from impls.io.datasets import load_dataset
 
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")

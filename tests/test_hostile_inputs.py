@@ -12,8 +12,8 @@ import pytest
 import impls
 from compare.cli import main
 from conftest import make_backend
-from impls.datasets import load_dataset
-from impls.model_io import FORMAT, load_model, save_model
+from impls.io.datasets import load_dataset
+from impls.io.model_files import FORMAT, load_model, save_model
 
 CONFIG = {"format": FORMAT, "format_version": 1, "backend": "numpy", "activation": "tanh", "dtype": "float64",
           "n_x": 2, "n_h": 4, "n_y": 1}

@@ -14,7 +14,7 @@ from compare.teach.explain import default_backends, explain
 from compare.tolerances import EXPLAIN_RTOL
 from conftest import make_backend
 from conftest import random_problem as project_problem
-from impls.datasets import planar
+from impls.io.datasets import planar
 from impls.backends.numpy import NumpyBackend
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from compare.teach.trace import EQUATIONS, trace
 from compare.tolerances import BACKEND_RTOL
 from conftest import make_backend, random_problem
 from impls.backends import tape_engine as tape
-from impls.datasets import planar
+from impls.io.datasets import planar
 
 ENGINES = ["tape", "torch", "jax"]
 # what each engine's trace calls the hidden activation's own operation: read from its live graph

@@ -66,7 +66,7 @@ def cmd_bench(args):
     settings = QUICK if args.quick else FULL
     if args.repeats:
         settings = replace(settings, repeats=args.repeats)
-    from impls.files import check_destination, check_folder
+    from impls.io.files import check_destination, check_folder
     if args.json is not None:  # before minutes of work, not after them
         check_destination(args.json, (), f"--json {args.json}")
     if not args.no_plots:
@@ -170,7 +170,7 @@ def cmd_bench(args):
                   "busy": busy and {f"{a} {b}": {"median_s": v[0], "rounds_s": v[1]} for (a, b), v in busy.items()},
                   "workers": steps and {f"{a} {n}": f for (a, n), f in steps.items()},
                   "diagnostics": diagnostics, "targets": checks, "bounds": why}
-        from impls.files import atomic_write
+        from impls.io.files import atomic_write
         text = json.dumps(report, indent=1, allow_nan=False)
         atomic_write(args.json, lambda f: f.write(text.encode()))
         print(f"Figures written to {args.json}")

@@ -12,7 +12,7 @@ def torch_ops_per_step():
     """How many aten ops torch dispatches for one training step of the course's run (forward, backward, update)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     class Count(TorchDispatchMode):
         n = 0
@@ -64,7 +64,7 @@ def xla_kernel_us():
 def xla_ops_per_step():
     """How many XLA kernels (fusions, dots, copies) one step of the JAX training loop runs, from its compiled HLO."""
     import re
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     backend = impls.get_backend("jax")

@@ -65,7 +65,7 @@ def memory_need(L):
 
 def bench_small(names, settings):
     """The course's run: steady-state seconds per iteration of every contender, {name: (median, rounds)}."""
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
@@ -166,7 +166,7 @@ def bench_busy(settings, cores):
     Returns:
         {(name, "idle" | "busy"): (median seconds per run of busy_iterations, rounds)}.
     """
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
@@ -219,7 +219,7 @@ def bench_workers(names, workers, quick):
 def _child(name, device, quick):
     """In a fresh process: the course's whole run from a cold start, then the large workload's memory."""
     settings = QUICK if quick else FULL
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     out = {"import_s": None}
     start = time.perf_counter()

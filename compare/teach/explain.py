@@ -401,7 +401,7 @@ TRACE_ENGINES = ("tape", "torch", "jax")
 
 def check_output(path, dataset):
     """Refuse, before the work, an output that is a folder, a special file or the input data set."""
-    from impls.files import check_destination
+    from impls.io.files import check_destination
 
     check_destination(path, [("--dataset", dataset)], f"--graph {path}")
 

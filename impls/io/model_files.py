@@ -18,7 +18,7 @@ import numpy as np
 
 import impls
 from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_choice, check_memory, check_params, run_memory
-from impls.files import atomic_write, check_destination  # noqa: F401 (check_destination: for callers)
+from impls.io.files import atomic_write, check_destination  # noqa: F401 (check_destination: for callers)
 
 FORMAT = "backprop-compare model"
 FORMAT_VERSION = 1
