@@ -39,8 +39,8 @@ def _number(kind, low, low_ok):
             raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
         if not math.isfinite(value) or value < low or (value == low and not low_ok):
             raise argparse.ArgumentTypeError(f"{text!r} must be {'>=' if low_ok else '>'} {low}")
-        if kind is int and value > impls.base.MAX_COUNT:  # counts are int64 inside the frameworks
-            raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.base.MAX_COUNT}")
+        if kind is int and value > impls.checks.MAX_COUNT:  # counts are int64 inside the frameworks
+            raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.checks.MAX_COUNT}")
         return value
     return parse
 
@@ -168,7 +168,7 @@ def build_parser():
 def load_problem(args):
     """(X, Y, initial params) from the shared flags."""
     X, Y = load_dataset(args.dataset, seed=args.seed)
-    impls.base.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
+    impls.memory.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
     params = impls.init_params(X.shape[0], args.hidden, Y.shape[0], seed=args.seed, dtype=args.dtype)
     return X, Y, params
 

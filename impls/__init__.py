@@ -11,8 +11,8 @@ import importlib
 import importlib.util
 import sys
 
-from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged,
-                        TrainResult, check_choice, init_params)
+from impls.base import ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged, TrainResult, init_params
+from impls.checks import check_choice
 
 __version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model files record it
 

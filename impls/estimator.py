@@ -9,7 +9,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import impls
-from impls.base import MAX_SEED, check_choice, check_count, check_learning_rate
+from impls.base import MAX_SEED
+from impls.checks import check_choice, check_count, check_learning_rate
 
 
 @lru_cache(maxsize=None)

@@ -11,7 +11,8 @@ import numpy as np
 import impls
 import impls.backends.numpy
 from compare.tolerances import EXPLAIN_RTOL
-from impls.base import check_data, check_params
+from impls.base import check_params
+from impls.checks import check_data
 
 ROOT = Path(impls.__file__).resolve().parents[1]
 TAG = re.compile(r"#\s*([FB][1-6])\b")  # a line's equation tag: its comment starts with it
