@@ -6,8 +6,9 @@ import pytest
 
 import impls
 from compare.cli import main
+from compare.equations import IDS
 from compare.teach.demos import lesson
-from compare.teach.trace import EQUATIONS, trace
+from compare.teach.trace import trace
 from compare.tolerances import BACKEND_RTOL
 from conftest import make_backend, random_problem
 from impls.backends import tape_engine as tape
@@ -30,7 +31,7 @@ def _trace(engine, activation="tanh", n_y=1):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_trace_names_all_ten_equations_from_the_live_graph(engine):
     t = _trace(engine)
-    assert t.equations == set(EQUATIONS)
+    assert t.equations == set(IDS)
     text = str(t)
     assert "Equations named: F1 F2 F3 F4 B1 B2 B3 B4 B5 B6 (all ten)" in text
     assert "(A2 − Y)/m" in text and "keepdims" in text  # where autograd differs from the lecture, and why

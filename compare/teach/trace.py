@@ -8,15 +8,21 @@ Each step is named by what it produces: ∂J/∂W2 is the course's dW2 (B2), ∂
 import textwrap
 from dataclasses import dataclass, field
 
-
-from impls.base import PARAM_NAMES
+from compare.equations import EQUATIONS, FORWARD, IDS, PRODUCED_BY
+from impls.base import GRAD_NAMES, PARAM_NAMES
 
 WIDTH = 100
-FORWARD_EQ = {"Z1": "F1", "A1": "F2", "Z2": "F3", "A2": "F4"}
+FORWARD_EQ = {e.yields: e.id for e in FORWARD}  # the forward equation that computes each value
+
+
+def autograd_name(array):
+    """The course's name of what reverse mode yields where the course computes `array`: the parameters'
+    gradients are the course's own, the inner ones ∂J/∂Z = dZ/m (the course leaves the 1/m for B2 … B6)."""
+    return array if array in GRAD_NAMES or not array.startswith("d") else f"{array}/m"
+
+
 # the gradient with respect to a value: its name in the course and the equation that yields it
-GRADIENT_OF = {"Z2": ("dZ2/m", "B1"), "W2": ("dW2", "B2"), "b2": ("db2", "B3"), "A1": ("dA1/m", "B4"),
-               "Z1": ("dZ1/m", "B4"), "W1": ("dW1", "B5"), "b1": ("db1", "B6")}
-EQUATIONS = ("F1", "F2", "F3", "F4", "B1", "B2", "B3", "B4", "B5", "B6")
+GRADIENT_OF = {name: (autograd_name("d" + name), PRODUCED_BY["d" + name]) for name in ("Z2", "A1", "Z1", *PARAM_NAMES)}
 
 
 @dataclass
@@ -44,7 +50,7 @@ class Trace:
     @property
     def equations(self):
         """Every equation id some step names, F1 … B6."""
-        return {eq for s in self.forward + self.backward for eq in EQUATIONS if eq in s.equation}
+        return {eq for s in self.forward + self.backward for eq in IDS if eq in s.equation}
 
     def __str__(self):
         lines = [f"The backward pass as {self.engine} runs it, read from {self.source}", ""]
@@ -56,8 +62,8 @@ class Trace:
                 lines.append(f"  {i:>3}  {s.equation:6}{s.op:20}{s.name:18}{s.shapes}".rstrip())
                 lines += textwrap.wrap(s.rule, WIDTH, initial_indent=" " * 11, subsequent_indent=" " * 13)
             lines.append("")
-        missing = [eq for eq in EQUATIONS if eq not in self.equations]
-        lines.append("Equations named: " + " ".join(eq for eq in EQUATIONS if eq in self.equations)
+        missing = [eq for eq in IDS if eq not in self.equations]
+        lines.append("Equations named: " + " ".join(eq for eq in IDS if eq in self.equations)
                      + (f"; missing: {' '.join(missing)}" if missing else " (all ten)"))
         for title, text in self.notes:
             lines += ["", title] + textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")
@@ -260,7 +266,7 @@ def trace_jax(backend, params, X, Y):
         return seen
     end = producer[id(var["J"])]  # everything up to J is the forward pass, after it the backward
     group = {}
-    for eq, name in (("F1", "Z1"), ("F2", "A1"), ("F3", "Z2"), ("F4", "A2"), ("cost", "J")):
+    for eq, name in [(e.id, e.yields) for e in FORWARD] + [("cost", "J")]:
         for i in ancestors(var[name]):
             group.setdefault(i, eq)
     anc = {k: ancestors(var["d" + k]) - set(range(end + 1)) for k in PARAM_NAMES}
@@ -278,8 +284,7 @@ def trace_jax(backend, params, X, Y):
         if i not in group:
             used = [group[u] for v in jaxpr.eqns[i].outvars for u in users.get(id(v), []) if u in group]
             group[i] = next((g for g in used if g.startswith("B")), "B1")
-    yields = {"F1": "Z1", "F2": "A1", "F3": "Z2", "F4": "A2", "cost": "J", "B1": "dZ2/m", "B2": "dW2",
-              "B3": "db2", "B4": "dZ1/m", "B5": "dW1", "B6": "db1"}
+    yields = {**{e.id: autograd_name(e.yields) for e in EQUATIONS}, "cost": "J"}
     forward, backward = [], []
     # one step per (equation, forward or backward part), in jaxpr order
     parts = {}
@@ -331,7 +336,7 @@ def _notes(engine, m):
 
 
 def trace(engine, params, X, Y, *, activation="tanh", dtype="float64"):
-    """The backward pass of `engine` ("tape", "torch" or "jax") at params, X, Y, read from its live graph.
+    """The backward pass of `engine` (a name in ENGINES) at params, X, Y, read from its live graph.
 
     Returns:
         Trace: str() is the listing; .equations the equation ids it names.
@@ -339,4 +344,7 @@ def trace(engine, params, X, Y, *, activation="tanh", dtype="float64"):
     import impls
 
     backend = impls.get_backend(engine, activation=activation, dtype=dtype)
-    return {"tape": trace_tape, "torch": trace_torch, "jax": trace_jax}[engine](backend, params, X, Y)
+    return ENGINES[engine](backend, params, X, Y)
+
+
+ENGINES = {"tape": trace_tape, "torch": trace_torch, "jax": trace_jax}  # the engines whose graph trace can read
