@@ -228,7 +228,7 @@ def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backen
 
 
 def test_ratios_keep_significant_digits_instead_of_reading_0_00():
-    assert [report._r(x) for x in (None, 0, 1.234, 0.55, 0.08, 0.0031, 2e-5)] == \
+    assert [report.fmt_ratio(x) for x in (None, 0, 1.234, 0.55, 0.08, 0.0031, 2e-5)] == \
         ["-", "0.00", "1.23", "0.55", "0.08", "0.0031", "2e-05"]
 
 
@@ -277,7 +277,7 @@ def test_step_child_times_a_training_step_in_a_fresh_process():
 
 
 def test_data_parallel_section_skips_in_one_line_without_those_backends(monkeypatch):
-    missing = [n for n in workloads.DATA_PARALLEL if n not in impls.BACKENDS]
+    missing = [n for n in workloads.TWINS if n not in impls.BACKENDS]
     if not missing:
         pytest.skip("the data-parallel backends are registered")
     out = run_bench("--quick", "--no-plots", "--backends", "numpy")

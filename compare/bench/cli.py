@@ -8,9 +8,9 @@ from pathlib import Path
 import impls
 from compare.bench.diagnostics import bounds, torch_ops_per_step, xla_kernel_us, xla_ops_per_step
 from compare.bench.references import REFERENCES
-from compare.bench.report import (_r, _table, busy_section, large_section, machine, memory_figures, memory_section,
-                                  small_section, sweep_section, targets, workers_section, write_plot)
-from compare.bench.workloads import (DATA_PARALLEL, FULL, QUICK, SMALL, bench_busy, bench_large, bench_small,
+from compare.bench.report import (_table, busy_section, fmt_ratio, large_section, machine, memory_figures,
+                                  memory_section, small_section, sweep_section, targets, workers_section, write_plot)
+from compare.bench.workloads import (FULL, QUICK, SMALL, TWINS, bench_busy, bench_large, bench_small,
                                      bench_sweep, bench_workers, memory_need, run_child)
 
 
@@ -55,14 +55,14 @@ def cmd_bench(args):
     from dataclasses import replace
 
     installed = impls.available_backends()
-    names = [n for n in args.backends or installed if n not in DATA_PARALLEL]
+    names = [n for n in args.backends or installed if n not in TWINS]
     notes = [f"skipped {n}: not installed ({impls.install_hint(n)})"
-             for n in impls.BACKENDS if args.backends is None and n not in names and n not in DATA_PARALLEL]
-    for name in names + [n for n in args.backends or () if n in DATA_PARALLEL]:
+             for n in impls.BACKENDS if args.backends is None and n not in names and n not in TWINS]
+    for name in names + [n for n in args.backends or () if n in TWINS]:
         impls.get_backend(name)  # a missing framework: one line, exit 2, before minutes of work
     # the data-parallel backends are timed in their own section, against their single-process twins
-    parallel = [n for n in (args.backends or DATA_PARALLEL) if n in DATA_PARALLEL and n in impls.BACKENDS
-                and DATA_PARALLEL[n] in installed]
+    parallel = [n for n in (args.backends or TWINS) if n in TWINS and n in impls.BACKENDS
+                and TWINS[n] in installed]
     settings = QUICK if args.quick else FULL
     if args.repeats:
         settings = replace(settings, repeats=args.repeats)
@@ -124,7 +124,7 @@ def cmd_bench(args):
         steps = bench_workers(parallel, args.workers, args.quick)
         print("\n".join(workers_section(steps, args.workers, cores, settings.large)), flush=True)
     else:
-        missing = [n for n in DATA_PARALLEL if n not in impls.BACKENDS]
+        missing = [n for n in TWINS if n not in impls.BACKENDS]
         print("Data parallel: skipped, " + (f"{' and '.join(missing)} not in this version's backends" if missing
                                             else "neither torch nor jax is installed"))
 
@@ -141,12 +141,12 @@ def cmd_bench(args):
             c["met"] = None
         print("Targets (ratios from this run); --quick: no verdict, the tiny workloads check that the bench "
               "runs, not the speed")
-        print("\n".join(_table([[c["group"], c["what"], _r(c["value"])] for c in checks])))
+        print("\n".join(_table([[c["group"], c["what"], fmt_ratio(c["value"])] for c in checks])))
         why = []
     else:
         missed = [c for c in checks if not c["met"]]
         print("Targets (ratios from this run)")
-        print("\n".join(_table([[c["group"], c["what"], _r(c["value"]), "met" if c["met"] else "MISSED"]
+        print("\n".join(_table([[c["group"], c["what"], fmt_ratio(c["value"]), "met" if c["met"] else "MISSED"]
                                 for c in checks])))
         print(f"  {len(checks) - len(missed)} of {len(checks)} met")
         why = bounds(missed, small, large, memory, sweep, settings, diagnostics, busy)
