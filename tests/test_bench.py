@@ -3,12 +3,14 @@ allocations, its report has every figure. Speed itself is the bench's to report,
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import impls
 from compare.bench import measure, references, report, workloads
+from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
 from conftest import make_backend, random_problem
@@ -276,11 +278,8 @@ def test_step_child_times_a_training_step_in_a_fresh_process():
     assert set(got) == {"step_s", "call_s"} and got["step_s"] > 0 and got["call_s"] >= 0, got
 
 
-def test_data_parallel_section_skips_in_one_line_without_those_backends(monkeypatch):
-    missing = [n for n in workloads.TWINS if n not in impls.BACKENDS]
-    if not missing:
-        pytest.skip("the data-parallel backends are registered")
-    out = run_bench("--quick", "--no-plots", "--backends", "numpy")
-    assert out.returncode == 0, out.stderr
-    (line,) = [x for x in out.stdout.splitlines() if x.startswith("Data parallel")]
-    assert line == f"Data parallel: skipped, {' and '.join(missing)} not in this version's backends"
+def test_data_parallel_section_says_why_it_is_skipped():
+    plan = Plan(["numpy"], [], workloads.QUICK, {}, None, quick=True, named=True)
+    assert data_parallel(plan, None) == ["Data parallel: skipped, --backends names neither torch-ddp nor jax-sharded"]
+    assert data_parallel(replace(plan, named=False), None) == [
+        "Data parallel: skipped, neither torch nor jax is installed"]

@@ -1,6 +1,9 @@
-"""The bench's report: the machine, each section's table, the targets with this run's ratios, the plot."""
+"""The bench's report: the machine, each section's table, the targets with this run's ratios, the plot, and the
+run's figures as the --json file writes them."""
+import json
 import os
 import platform
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +54,17 @@ def machine(names, devices):
         if "jax" in devices and "gpu" not in info:
             info["gpu"] = impls.get_backend("jax", device=devices["jax"])._device.device_kind
     return info
+
+
+def heading(info, names, quick):
+    """The lines above the sections: what is timed against what, and on what machine."""
+    quick = " --quick (tiny workloads: checks the bench, not the speed)" if quick else ""
+    return [f"backprop-compare bench{quick}: {', '.join(names)} against the plain NumPy loop, scikit-learn "
+            "and the GEMM floor",
+            f"  machine: {info['cpu']}, {info['cores']} cores, {info['system']}; python {info['python']}",
+            "  " + "; ".join(f"{k} {info[k]}" for k in ("numpy", "blas", "torch", "jax", "sklearn", "gpu")
+                             if k in info),
+            "  every ratio is between figures of this run; absolute times on a shared machine are noise"]
 
 
 def fmt(x, unit=1.0):
@@ -239,6 +253,54 @@ def targets(names, small, large, memory, busy=None):
         add("busy", "torch", f"torch slowdown ≤ {BUSY_TARGET:g}× numpy's, cores busy", busy_figures(busy)[1],
             BUSY_TARGET)
     return out
+
+
+def targets_section(checks, quick, why):
+    """The targets with this run's ratios, met or missed (--quick: no verdict), and what bounds the missed ones."""
+    if quick:  # a ratio of tiny workloads says nothing about the speed: no verdict
+        return ["Targets (ratios from this run); --quick: no verdict, the tiny workloads check that the bench "
+                "runs, not the speed", *_table([[c["group"], c["what"], fmt_ratio(c["value"])] for c in checks])]
+    missed = [c for c in checks if not c["met"]]
+    lines = ["Targets (ratios from this run)",
+             *_table([[c["group"], c["what"], fmt_ratio(c["value"]), "met" if c["met"] else "MISSED"] for c in checks]),
+             f"  {len(checks) - len(missed)} of {len(checks)} met"]
+    if why:
+        lines += ["", "What bounds the missed targets (measured in this run)", *(f"  {line}" for line in why)]
+    return lines
+
+
+@dataclass
+class BenchRun:
+    """What one run measured, kept section by section as it is measured; `to_json()` is the --json file."""
+
+    machine: dict
+    settings: object                             # workloads.Settings
+    devices: dict                                # backend -> device of the large workload; the rest on the CPU
+    notes: list
+    small: dict = None                           # {contender: (median s, rounds)}
+    children: dict = None                        # {contender: its fresh process's cold run and memory}
+    large: dict = None                           # {(contender, figure): (median s, rounds)}
+    memory: dict = None                          # {contender: memory_figures}
+    sweep: dict = None                           # {axis: {contender: [median s]}}
+    busy: dict = None                            # {(name, "idle" | "busy"): (median s, rounds)}
+    workers: dict = None                         # {(name, workers or 0): {"step_s", "call_s"} or {"error"}}
+    diagnostics: dict = field(default_factory=dict)
+    targets: list = field(default_factory=list)
+    bounds: list = field(default_factory=list)
+
+    def to_json(self):
+        def timed(figures):
+            return figures and {" ".join(map(str, k)): {"median_s": v[0], "rounds_s": v[1]} for k, v in figures.items()}
+
+        return json.dumps({
+            "machine": self.machine, "settings": {**vars(self.settings), "small": SMALL}, "notes": self.notes,
+            "devices": self.devices or {"all": "cpu"},
+            "small": {k: {"median_s": v[0], "rounds_s": v[1], **self.children.get(k, {})}
+                      for k, v in self.small.items()},
+            "large": timed(self.large), "memory": {**self.memory, "need_bytes": memory_need(self.settings.large)},
+            "sweep": {axis: {"values": self.settings.sweep[axis], "seconds": s} for axis, s in self.sweep.items()},
+            "busy": timed(self.busy), "workers": self.workers and {f"{a} {n}": f for (a, n), f in self.workers.items()},
+            "diagnostics": self.diagnostics, "targets": self.targets, "bounds": self.bounds}, indent=1, allow_nan=False)
 
 
 def write_plot(sweep, settings, path):
