@@ -7,12 +7,10 @@ import numpy as np
 def run_memory(n_x, n_h, n_y, m, dtype):
     """Bytes a training run holds at its peak: what `check_memory` compares with the machine.
 
-    Calibrated on the numpy backend: tracemalloc's peak around one `_train(p, X, Y, 0.1, 1)` step
-    (n_x=2, n_h=512, n_y=1, m=4000) held 4 to 6 arrays of (n_h, m) (Z1, A1, dA1, g1'(Z1), dZ1, and
-    for leaky_relu in float32 a float64 temporary), the (n_y, m) ones and 3 copies of the parameters
-    (old, gradients, new). The estimate allows 8 of each size, for torch's autograd and JAX, which
-    keep the forward's values for the backward pass, and 4 copies of the parameters (init_params
-    draws them in float64, then casts): 1.3 to 2 times numpy's measured peak.
+    A step holds a few arrays of (n_h, m) at once (Z1, A1, dA1, g1'(Z1), dZ1) and copies of the parameters
+    (old, gradients, new). The estimate allows 8 arrays of each size, since torch's autograd and JAX keep
+    the forward's values for the backward pass, and 4 copies of the parameters (init_params draws them in
+    float64, then casts). Its calibration against a measured peak is in docs/performance.md.
     """
     itemsize = np.dtype(dtype).itemsize
     n_params = n_h * (n_x + 1) + n_y * (n_h + 1)
