@@ -20,7 +20,7 @@ import impls
 from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_params
 from impls.checks import check_choice
 from impls.memory import check_memory, run_memory
-from impls.io.files import atomic_write, check_destination  # noqa: F401 (check_destination: for callers)
+from impls.io.files import atomic_write
 
 FORMAT = "backprop-compare model"
 FORMAT_VERSION = 1
