@@ -72,7 +72,7 @@ def test_the_real_backends_agree(dtype):
     assert len([c for c in report.checks if c.section == "finite differences"]) == len(names)
     if len(names) > 1:
         assert "All" in str(report) and "checks pass: the backends compute the same map" in str(report)
-    else:  # numpy alone: nothing compared but finite differences, and nothing more claimed (issue 9 item 18)
+    else:  # numpy alone: nothing compared but finite differences, so no claim that backends agree
         assert "no other backend was compared" in str(report) and "same map" not in str(report)
 
 

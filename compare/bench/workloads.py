@@ -42,7 +42,7 @@ FULL = Settings(7, 0.2, SMALL["iterations"], LARGE,
                 2000, 3, (2, 8), 3, (1, 2, 4))
 QUICK = Settings(2, 0.005, 200, {**LARGE, "m": 600, "n_x": 40, "n_h": 24},
                  {"m": [25, 100], "n_h": [4, 8]}, 1, 0.005, 100, 1, (2, 12), 1, (2,))
-BUSY = ("numpy", "torch")   # timed idle and busy: torch's slowdown against numpy's (issue 9 item 17)
+BUSY = ("numpy", "torch")   # timed idle and busy: BUSY_TARGET holds torch's slowdown against numpy's
 # each data-parallel backend and the single-process backend it is timed against
 TWINS = {"torch-ddp": "torch", "jax-sharded": "jax"}
 
