@@ -117,8 +117,9 @@ def backend_specs(text):
 
 
 def build_parser():
-    parser = Parser(prog=prog_name(), description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
-                    "for a network with one hidden layer. Without a command, runs `run`.")
+    parser = Parser(prog=prog_name(), description="Gradient descent for a network with one hidden layer by every "
+                    f"backend ({', '.join(impls.BACKENDS)}): hand-written backprop against autograd. Without a "
+                    "command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
                          "differences, training (the default command)")
@@ -139,7 +140,7 @@ def build_parser():
     run.set_defaults(func=cmd_run)
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
-                       help="numpy: hand-written backprop, torch: autograd, jax: grad (default: numpy)")
+                       help="numpy is hand-written backprop, every other backend autograd (default: numpy)")
     add_model_args(train)
     add_workers_arg(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",

@@ -1,7 +1,7 @@
-"""backprop-compare: one hidden layer network trained by gradient descent, four ways.
+"""backprop-compare: one hidden layer network trained by gradient descent, by every backend in BACKENDS.
 
     >>> import impls
-    >>> backend = impls.get_backend("numpy")            # or "torch", "jax", "tape"
+    >>> backend = impls.get_backend("numpy")            # or any other name in impls.BACKENDS
     >>> params = impls.init_params(n_x=2, n_h=4)
     >>> result = backend.train(params, X, Y, learning_rate=1.2, iterations=10000)
 
@@ -94,8 +94,8 @@ def install_hint(extra):
 
 
 def available_backends(data_parallel=False):
-    """The names of the backends whose library is installed, in the order numpy, torch, jax, tape; with
-    data_parallel=True also torch-ddp and jax-sharded after them."""
+    """The names of the backends whose library is installed, in the order of BACKENDS; the data-parallel
+    ones (DATA_PARALLEL) only with data_parallel=True."""
     return [name for name, (_, _, lib) in _REGISTRY.items()
             if (data_parallel or name not in DATA_PARALLEL) and importlib.util.find_spec(lib)]
 

@@ -134,9 +134,9 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
 
     Args:
         params, X, Y: where to evaluate, course orientation.
-        backends: {"numpy": the hand-written reference, "torch": …, "jax": …}; each backend after the
+        backends: {name: backend}, the first the hand-written reference ("numpy"); each backend after the
             first is held against the first through its forward, intermediates and gradients.
-        missing: {"torch" or "jax": why it is not there}; its column stays empty, with that note.
+        missing: {name: why that backend is not there}; its column stays empty, with that note.
         dataset, at: what to call the data and the parameters in the heading.
 
     Returns:
