@@ -4,7 +4,7 @@ import numpy as np
 
 import impls
 from compare.bench.measure import _clock, interleaved, one_thread
-from compare.bench.report import MEMORY_TARGET, fmt, fmt_ratio, busy_figures
+from compare.bench.report import MEMORY_TARGET, busy_figures, fmt, fmt_ratio
 from compare.bench.workloads import SMALL, memory_need
 
 
