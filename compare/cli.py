@@ -13,8 +13,8 @@ import numpy as np
 import impls
 from compare import plots, terminal
 from compare.numerics import accuracy
-from impls.datasets import DATASETS, load_dataset
-from impls.files import atomic_write, check_destination, check_folder
+from impls.io.datasets import DATASETS, load_dataset
+from impls.io.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
@@ -40,8 +40,8 @@ def _number(kind, low, low_ok):
             raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
         if not math.isfinite(value) or value < low or (value == low and not low_ok):
             raise argparse.ArgumentTypeError(f"{text!r} must be {'>=' if low_ok else '>'} {low}")
-        if kind is int and value > impls.base.MAX_COUNT:  # counts are int64 inside the frameworks
-            raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.base.MAX_COUNT}")
+        if kind is int and value > impls.checks.MAX_COUNT:  # counts are int64 inside the frameworks
+            raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.checks.MAX_COUNT}")
         return value
     return parse
 
@@ -118,8 +118,9 @@ def backend_specs(text):
 
 
 def build_parser():
-    parser = Parser(prog=prog_name(), description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
-                    "for a network with one hidden layer. Without a command, runs `run`.")
+    parser = Parser(prog=prog_name(), description="Gradient descent for a network with one hidden layer by every "
+                    f"backend ({', '.join(impls.BACKENDS)}): hand-written backprop against autograd. Without a "
+                    "command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
                          "differences, training (the default command)")
@@ -140,7 +141,7 @@ def build_parser():
     run.set_defaults(func=cmd_run)
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
-                       help="numpy: hand-written backprop, torch: autograd, jax: grad (default: numpy)")
+                       help="numpy is hand-written backprop, every other backend autograd (default: numpy)")
     add_model_args(train)
     add_workers_arg(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
@@ -169,7 +170,7 @@ def build_parser():
 def load_problem(args):
     """(X, Y, initial params) from the shared flags."""
     X, Y = load_dataset(args.dataset, seed=args.seed)
-    impls.base.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
+    impls.memory.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
     params = impls.init_params(X.shape[0], args.hidden, Y.shape[0], seed=args.seed, dtype=args.dtype)
     return X, Y, params
 

@@ -11,9 +11,10 @@ class Equation:
     yields: str      # the array it computes
     shape: tuple     # that array's shape, in the names n_x, n_h, n_y, m (or 1)
 
-    def text(self, activation="tanh"):
-        """The formula with the hidden activation written in: B4 reads `dZ1 = W2ᵀ dZ2 ⊙ (1 − A1²)` for tanh."""
-        return self.formula.format(g=activation, gp=DERIVATIVES[activation])
+    def text(self, activation="tanh", symbol=None):
+        """The formula with the hidden activation written in: B4 reads `dZ1 = W2ᵀ dZ2 ⊙ (1 − A1²)` for tanh.
+        `symbol` writes g1 in F2 another way than by its name (explain writes σ for sigmoid)."""
+        return self.formula.format(g=symbol or activation, gp=DERIVATIVES[activation])
 
     def shape_for(self, n_x, n_h, n_y, m):
         """The array's shape for these sizes, as a tuple of ints."""

@@ -18,7 +18,7 @@ def _pyplot():
 
 def save_figure(fig, path, dpi):
     """Write `fig` to the PNG `path` atomically (never half a picture, never over a special file) and close it."""
-    from impls.files import atomic_write
+    from impls.io.files import atomic_write
 
     try:
         atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))

@@ -1,14 +1,17 @@
-"""The model contract every backend shares: parameters, input checks and the training loop.
+"""The model contract every backend shares: the names of its arrays, the parameters and their shapes, and
+`Backend`, whose public methods check their inputs (checks.py, memory.py) and run the training loop.
 
 A backend subclass supplies only what differs between frameworks: how arrays go in and out
 (`_asarray`, `_numpy`), the forward pass and cost, and how the gradient is obtained.
 """
 import math
 import numbers
-import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from impls.checks import as_matrix, check_choice, check_count, check_data, check_learning_rate
+from impls.memory import check_run_memory
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 DTYPES = ("float64", "float32")
@@ -17,7 +20,6 @@ GRAD_NAMES = tuple("d" + k for k in PARAM_NAMES)
 CACHE_NAMES = ("Z1", "A1", "Z2", "A2")
 INTERMEDIATE_NAMES = ("dZ2", "dA1", "dZ1")
 MAX_SEED = 2 ** 32 - 1  # NumPy's RandomState takes seeds 0 … 2**32 − 1
-MAX_COUNT = 2 ** 63 - 1  # counts (iterations, sizes) are int64 inside NumPy, torch and JAX
 # −log of the smallest positive float: a cost per output beyond it gives the average example's true
 # label a probability that no float of the dtype can hold (e^-745 in float64, e^-103 in float32).
 COST_LIMIT = {t: -math.log(float(np.finfo(t).smallest_subnormal)) for t in ("float64", "float32")}
@@ -40,91 +42,6 @@ class TrainResult:
     params: dict
     costs: list
     final_cost: float
-
-
-def check_choice(value, name, choices):
-    if not isinstance(value, str) or value not in choices:  # an array would compare elementwise
-        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
-    return value
-
-
-def check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    if value > MAX_COUNT:
-        raise ValueError(f"{name} must be at most {MAX_COUNT} (what a 64-bit integer holds), got {value!r}")
-    return int(value)
-
-
-def run_memory(n_x, n_h, n_y, m, dtype):
-    """Bytes a training run holds at its peak: what `check_memory` compares with the machine.
-
-    Calibrated on the numpy backend: tracemalloc's peak around one `_train(p, X, Y, 0.1, 1)` step
-    (n_x=2, n_h=512, n_y=1, m=4000) held 4 to 6 arrays of (n_h, m) (Z1, A1, dA1, g1'(Z1), dZ1, and
-    for leaky_relu in float32 a float64 temporary), the (n_y, m) ones and 3 copies of the parameters
-    (old, gradients, new). The estimate allows 8 of each size, for torch's autograd and JAX, which
-    keep the forward's values for the backward pass, and 4 copies of the parameters (init_params
-    draws them in float64, then casts): 1.3 to 2 times numpy's measured peak.
-    """
-    itemsize = np.dtype(dtype).itemsize
-    n_params = n_h * (n_x + 1) + n_y * (n_h + 1)
-    return itemsize * (4 * n_params + (n_x + n_y) * m + 8 * (n_h + n_y) * m)
-
-
-def machine_memory():
-    """Bytes this process can still have: Linux's MemAvailable (at most a cgroup's limit), else all
-    physical memory; None where the system does not say."""
-    available = None
-    try:
-        with open("/proc/meminfo") as f:
-            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        try:
-            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
-            pass
-    try:  # a container's own limit (cgroup v2), often far below the host's memory; its memory.current
-        # counts reclaimable page cache too, so only the limit itself caps what is available
-        with open("/sys/fs/cgroup/memory.max") as f:
-            limit = f.read().strip()
-        if limit.isdigit():
-            available = int(limit) if available is None else min(available, int(limit))
-    except OSError:
-        pass
-    return available
-
-
-ALWAYS_THERE = 2 ** 26  # 64 MiB: every machine this runs on has that, so /proc is not read for less
-
-
-def check_memory(needed, what):
-    """A ValueError naming `what` and both sizes when `needed` bytes exceed what the machine has."""
-    if needed < ALWAYS_THERE:
-        return
-    available = machine_memory()
-    if available is not None and needed > available:
-        raise ValueError(f"{what} needs about {format_bytes(needed)}; this machine has "
-                         f"{format_bytes(available)} available")
-
-
-def check_run_memory(n_x, n_h, n_y, m, dtype):
-    """Refuse, before allocating, a run of these sizes that the machine's memory cannot hold."""
-    examples = f" and m={m} examples" if m else ""
-    check_memory(run_memory(n_x, n_h, n_y, m, dtype),
-                 f"n_h={n_h} with n_x={n_x}, n_y={n_y}{examples} in {dtype}")
-
-
-def format_bytes(n):
-    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
-        if n < 1000 or unit == "EB":
-            return f"{n:.0f} {unit}" if n < 1000 else f"{n:.2g} {unit}"
-        n /= 1000
-
-
-def check_learning_rate(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"learning_rate must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
@@ -161,53 +78,6 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
                          "the course uses 0.01")
     return params
 
-
-def _is_complex(a):
-    try:
-        return np.iscomplexobj(a)
-    except (TypeError, ValueError):
-        return False  # not an array of numbers at all; as_matrix's conversion says so
-
-
-def as_matrix(a, name, dtype, layout):
-    """`a` as a finite 2-D array of `dtype`, or a ValueError that says what is wrong."""
-    if isinstance(a, np.ma.MaskedArray):  # converting would silently use the values under the mask
-        raise ValueError(f"{name} is a masked array (numpy.ma), which is not supported: pass "
-                         f"{name}.filled(value), or leave out the masked examples")
-    if _is_complex(a):  # casting would silently drop the imaginary part
-        raise ValueError(f"{name} must hold real numbers, got complex values")
-    try:
-        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, refused below
-            arr = np.asarray(a, dtype=dtype)
-    except MemoryError:
-        raise
-    except Exception as e:  # any conversion error: a Python int beyond float range is an OverflowError
-        raise ValueError(f"{name} must be an array of numbers ({type(e).__name__}: {e})") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D {layout}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values (in {dtype})")
-    return arr
-
-
-def check_data(X, Y, dtype):
-    """X (n_x, m) and Y (n_y, m) with 0/1 labels, as `dtype` arrays."""
-    X = as_matrix(X, "X", dtype, "(n_x, m): examples are columns")
-    if X.shape[1] == 0:
-        raise ValueError("X has no examples (m = 0)")
-    if X.shape[0] == 0:
-        raise ValueError("X has no features (n_x = 0)")
-    if Y is None:
-        return X, None
-    Y = as_matrix(Y, "Y", dtype, "(n_y, m): use Y.reshape(1, -1) for one label per example")
-    if Y.shape[0] == 0:
-        raise ValueError("Y has no label rows (n_y = 0)")
-    if Y.shape[1] != X.shape[1]:
-        raise ValueError(f"X has {X.shape[1]} examples (columns) but Y has {Y.shape[1]}; "
-                         "examples are columns: X is (n_x, m), Y is (n_y, m)")
-    if not np.all((Y == 0) | (Y == 1)):
-        raise ValueError(f"Y must hold 0/1 labels, found {np.unique(Y)[:5].tolist()}")
-    return X, Y
 
 
 def check_params(params, n_x, n_y, dtype):

@@ -9,7 +9,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import impls
-from impls.base import MAX_SEED, check_choice, check_count, check_learning_rate
+from impls.base import MAX_SEED
+from impls.checks import check_choice, check_count, check_learning_rate
 
 
 @lru_cache(maxsize=None)
@@ -31,7 +32,7 @@ class ShallowNetClassifier(ClassifierMixin, BaseEstimator):
     course's inside (X.T is (n_x, m), Y is (1, m) of 0/1, with 1 standing for `classes_[1]`).
 
     Args:
-        backend: "numpy" (hand-written backprop), "torch" or "jax".
+        backend: a name in impls.BACKENDS: "numpy" (hand-written backprop), or any other for autograd.
         n_hidden: hidden units n_h, >= 1.
         activation: hidden layer g1: "tanh", "relu", "sigmoid" or "leaky_relu".
         learning_rate: α > 0.

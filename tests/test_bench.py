@@ -3,12 +3,14 @@ allocations, its report has every figure. Speed itself is the bench's to report,
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import impls
 from compare.bench import measure, references, report, workloads
+from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
 from conftest import make_backend, random_problem
@@ -129,7 +131,7 @@ def test_targets_are_judged_on_this_runs_ratios():
 
 def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
     pytest.importorskip("jax")
-    from impls.jax_backend import aligned
+    from impls.backends.jax import aligned
 
     X = np.arange(24.0).reshape(4, 6)
     A = aligned(X)
@@ -228,7 +230,7 @@ def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backen
 
 
 def test_ratios_keep_significant_digits_instead_of_reading_0_00():
-    assert [report._r(x) for x in (None, 0, 1.234, 0.55, 0.08, 0.0031, 2e-5)] == \
+    assert [report.fmt_ratio(x) for x in (None, 0, 1.234, 0.55, 0.08, 0.0031, 2e-5)] == \
         ["-", "0.00", "1.23", "0.55", "0.08", "0.0031", "2e-05"]
 
 
@@ -276,11 +278,8 @@ def test_step_child_times_a_training_step_in_a_fresh_process():
     assert set(got) == {"step_s", "call_s"} and got["step_s"] > 0 and got["call_s"] >= 0, got
 
 
-def test_data_parallel_section_skips_in_one_line_without_those_backends(monkeypatch):
-    missing = [n for n in workloads.DATA_PARALLEL if n not in impls.BACKENDS]
-    if not missing:
-        pytest.skip("the data-parallel backends are registered")
-    out = run_bench("--quick", "--no-plots", "--backends", "numpy")
-    assert out.returncode == 0, out.stderr
-    (line,) = [x for x in out.stdout.splitlines() if x.startswith("Data parallel")]
-    assert line == f"Data parallel: skipped, {' and '.join(missing)} not in this version's backends"
+def test_data_parallel_section_says_why_it_is_skipped():
+    plan = Plan(["numpy"], [], workloads.QUICK, {}, None, quick=True, named=True)
+    assert data_parallel(plan, None) == ["Data parallel: skipped, --backends names neither torch-ddp nor jax-sharded"]
+    assert data_parallel(replace(plan, named=False), None) == [
+        "Data parallel: skipped, neither torch nor jax is installed"]

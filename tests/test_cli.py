@@ -74,7 +74,7 @@ def test_divergence_exits_1_with_the_advice(capsys):
 
 def test_missing_framework_is_a_usage_error_naming_the_extra(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.delitem(sys.modules, "impls.torch_backend", raising=False)
+    monkeypatch.delitem(sys.modules, "impls.backends.torch", raising=False)
     assert main(["train", "--backend", "torch", "--iterations", "1"]) == 2
     assert 'pip install -c constraints.txt -e ".[torch]"' in capsys.readouterr().err
 
@@ -126,7 +126,7 @@ def test_run_usage_errors_exit_2_with_one_line(args, message):
 
 def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "jax", None)
-    monkeypatch.delitem(sys.modules, "impls.jax_backend", raising=False)
+    monkeypatch.delitem(sys.modules, "impls.backends.jax", raising=False)
     assert main(["--backends", "numpy,jax", "--iterations", "1", "--no-plots"]) == 2
     assert 'pip install -c constraints.txt -e ".[jax]"' in capsys.readouterr().err
     assert main(["--iterations", "50", "--no-plots"]) == 0

@@ -6,8 +6,8 @@ import pytest
 
 import impls
 from compare import Report, compare_backends
-from impls.datasets import planar
-from impls.numpy_backend import NumpyBackend
+from impls.io.datasets import planar
+from impls.backends.numpy import NumpyBackend
 
 LR_OFF = {"float64": 1e-6, "float32": 2e-2}  # "slightly off": just past what each dtype can resolve
 
@@ -72,7 +72,7 @@ def test_the_real_backends_agree(dtype):
     assert len([c for c in report.checks if c.section == "finite differences"]) == len(names)
     if len(names) > 1:
         assert "All" in str(report) and "checks pass: the backends compute the same map" in str(report)
-    else:  # numpy alone: nothing compared but finite differences, and nothing more claimed (issue 9 item 18)
+    else:  # numpy alone: nothing compared but finite differences, so no claim that backends agree
         assert "no other backend was compared" in str(report) and "same map" not in str(report)
 
 
@@ -160,7 +160,7 @@ def test_bad_arguments():
 
 def test_finite_differences_admit_their_own_rounding_where_the_gradient_is_tiny():
     """On the circles data at the course's start ‖g‖ is 5e-5: the differences' rounding, not a mistake."""
-    from impls.datasets import load_dataset
+    from impls.io.datasets import load_dataset
     X, Y = load_dataset("circles")
     params = impls.init_params(2, 4)
     good = compare_backends([NumpyBackend(), LearningRateOff()], params, X, Y, learning_rate=1.2, iterations=0)

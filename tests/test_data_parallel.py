@@ -13,14 +13,14 @@ import impls
 from compare.comparison import compare_backends
 from compare.numerics import rel_error
 from conftest import make_backend
-from impls.datasets import load_dataset
+from impls.io.datasets import load_dataset
 
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
-from impls.process_group import WorkerFailed, local_group  # noqa: E402
-from impls.torch_backend import cross_entropy  # noqa: E402
-from impls.torch_ddp_backend import Replica, TorchDDPBackend, shard_bounds  # noqa: E402
+from impls.parallel.process_group import WorkerFailed, local_group  # noqa: E402
+from impls.backends.torch import cross_entropy  # noqa: E402
+from impls.parallel.torch_ddp import Replica, TorchDDPBackend, shard_bounds  # noqa: E402
 
 M = 401  # 3 workers: shards of 134, 134 and 133 examples
 
@@ -195,9 +195,9 @@ def test_each_planted_porting_bug_fails_the_comparison(problem, replica, failing
 def jax_planted(shard_costs):
     """jax-sharded with the cost built from per-shard sums by `shard_costs(sums, counts)`."""
     jax = pytest.importorskip("jax")
-    from impls.jax_backend import JaxBackend
-    from impls.jax_backend import cross_entropy as jax_cross_entropy
-    from impls.jax_sharded_backend import JaxShardedBackend, per_example
+    from impls.backends.jax import JaxBackend
+    from impls.backends.jax import cross_entropy as jax_cross_entropy
+    from impls.parallel.jax_sharded import JaxShardedBackend, per_example
 
     class Planted(JaxShardedBackend):
         @functools.partial(jax.jit, static_argnums=(0, 5))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from impls.datasets import DATASETS, load_csv, load_dataset
+from impls.io.datasets import DATASETS, load_csv, load_dataset
 
 
 def course_load_planar_dataset():

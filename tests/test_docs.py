@@ -69,22 +69,23 @@ def test_the_walkthrough_quotes_every_equation_and_every_autograd_call():
     quoted = {}
     for _, path, code in quoted_snippets(DOC.read_text(encoding="utf-8")):
         quoted.setdefault(path, []).extend(code)
-    numpy_tags = {m for line in quoted["impls/numpy_backend.py"] for m in re.findall(r"#\s*([FB][1-6])\b", line)}
+    numpy_tags = {m for line in quoted["impls/backends/numpy.py"] for m in re.findall(r"#\s*([FB][1-6])\b", line)}
     assert numpy_tags == {f"F{i}" for i in range(1, 5)} | {f"B{i}" for i in range(1, 7)}
-    for path in ("impls/torch_backend.py", "impls/jax_backend.py"):
+    for path in ("impls/backends/torch.py", "impls/backends/jax.py"):
         assert {m for line in quoted[path] for m in re.findall(r"#\s*(F[1-4])\b", line)} == {"F1", "F2", "F3", "F4"}
-    for path, call in (("impls/torch_backend.py", "torch.autograd.grad("), ("impls/jax_backend.py", "jax.grad("),
-                       ("impls/jax_backend.py", "jax.vjp(")):
+    for path, call in (("impls/backends/torch.py", "torch.autograd.grad("), ("impls/backends/jax.py", "jax.grad("),
+                       ("impls/backends/jax.py", "jax.vjp(")):
         assert any(call in line for line in quoted[path]), f"the walkthrough no longer quotes {call}"
 
 
 def test_the_checker_finds_a_stale_snippet(tmp_path):
     assert missing_from(['Z1 = np.dot(p["W1"], X) + p["b1"]                           # F1'],
-                        "impls/numpy_backend.py") is None
-    assert missing_from(["dZ2 = cache['A2'] + Y"], "impls/numpy_backend.py") == "dZ2 = cache['A2'] + Y"
+                        "impls/backends/numpy.py") is None
+    assert missing_from(["dZ2 = cache['A2'] + Y"], "impls/backends/numpy.py") == "dZ2 = cache['A2'] + Y"
     # each run is contiguous, and the runs come in the file's order
-    assert missing_from(["m = X.shape[1]", "dW1 = np.dot(dZ1, X.T) / m"], "impls/numpy_backend.py") == "dW1 = np.dot(dZ1, X.T) / m"
-    assert missing_from(["dW1 = np.dot(dZ1, X.T) / m", "...", "m = X.shape[1]"], "impls/numpy_backend.py") is not None
+    assert missing_from(["m = X.shape[1]", "dW1 = np.dot(dZ1, X.T) / m"],
+                        "impls/backends/numpy.py") == "dW1 = np.dot(dZ1, X.T) / m"
+    assert missing_from(["dW1 = np.dot(dZ1, X.T) / m", "...", "m = X.shape[1]"], "impls/backends/numpy.py") is not None
 
 
 def test_links_in_the_walkthrough_and_readme_exist():

@@ -2,7 +2,7 @@
 import numpy as np
 
 import impls
-from impls import numpy_backend
+from impls.backends import numpy as numpy_backend
 from compare.equations import BY_ID, EQUATIONS, IDS, PRODUCED_BY
 from compare.teach.explain import tagged_lines
 

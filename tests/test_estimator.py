@@ -15,7 +15,7 @@ from compare.numerics import rel_error
 from compare.tolerances import TRAJECTORY_RTOL
 from conftest import make_backend
 from impls import ShallowNetClassifier
-from impls.datasets import planar
+from impls.io.datasets import planar
 
 # 200 steps instead of the default 10000 keep the ~60 checks per estimator quick; the checks' data
 # are standardized blobs that 200 steps already fit (their accuracy check asks for 83%).

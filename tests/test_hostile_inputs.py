@@ -12,8 +12,8 @@ import pytest
 import impls
 from compare.cli import main
 from conftest import make_backend
-from impls.datasets import load_dataset
-from impls.model_io import FORMAT, load_model, save_model
+from impls.io.datasets import load_dataset
+from impls.io.model_files import FORMAT, load_model, save_model
 
 CONFIG = {"format": FORMAT, "format_version": 1, "backend": "numpy", "activation": "tanh", "dtype": "float64",
           "n_x": 2, "n_h": 4, "n_y": 1}
@@ -74,8 +74,8 @@ def test_a_small_file_declaring_a_huge_array_is_refused_before_allocating(tmp_pa
 
 def test_a_model_larger_than_the_memory_left_is_refused_before_reading_it(tmp_path, monkeypatch):
     path = write_npz(tmp_path / "m.npz", model_members())
-    monkeypatch.setattr(impls.base, "ALWAYS_THERE", 0)  # this machine, as one with 500 bytes left
-    monkeypatch.setattr(impls.base, "machine_memory", lambda: 500)
+    monkeypatch.setattr(impls.memory, "ALWAYS_THERE", 0)  # this machine, as one with 500 bytes left
+    monkeypatch.setattr(impls.memory, "machine_memory", lambda: 500)
     refused_without_allocating(path, r"m.npz: the model \(n_x=2, n_h=4, n_y=1, float64\) needs about 544 bytes; "
                                      "this machine has 500 bytes available")
 
@@ -168,11 +168,11 @@ def test_a_run_too_large_for_the_machine_is_refused_before_the_backend_allocates
     b = make_backend(backend_name)
     X, Y = np.ones((2, 1000)), np.ones((1, 1000))
     params = impls.init_params(2, 2000)  # 8 (n_h, m) arrays of float64: 128 MB
-    monkeypatch.setattr(impls.base, "machine_memory", lambda: 50 * 10 ** 6)
+    monkeypatch.setattr(impls.memory, "machine_memory", lambda: 50 * 10 ** 6)
     with pytest.raises(ValueError, match="n_h=2000 with n_x=2, n_y=1 and m=1000 examples in float64 needs about "
                                          "128 MB; this machine has 50 MB available"):
         b.train(params, X, Y, learning_rate=0.1, iterations=1)
-    monkeypatch.setattr(impls.base, "machine_memory", lambda: 10 ** 9)
+    monkeypatch.setattr(impls.memory, "machine_memory", lambda: 10 ** 9)
     b.cost(params, X, Y)  # the same run where the memory is there
 
 

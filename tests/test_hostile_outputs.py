@@ -259,7 +259,7 @@ def test_ctrl_c_while_saving_leaves_the_old_file_and_no_temporary_one(tmp_path, 
 
 def test_no_install_hint_pulls_an_unpinned_torch(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.delitem(sys.modules, "impls.torch_backend", raising=False)
+    monkeypatch.delitem(sys.modules, "impls.backends.torch", raising=False)
     with pytest.raises(impls.BackendNotInstalled) as e:
         impls.get_backend("torch")
     assert 'pip install -c constraints.txt -e ".[torch]"' in str(e.value)

@@ -13,8 +13,8 @@ from compare.cli import main
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL
 from conftest import make_backend
-from impls.datasets import load_dataset
-from impls.model_io import FORMAT, FORMAT_VERSION, load_model, save_model
+from impls.io.datasets import load_dataset
+from impls.io.model_files import FORMAT, FORMAT_VERSION, load_model, save_model
 
 CONFIG = {"backend": "numpy", "activation": "tanh", "dtype": "float64"}
 

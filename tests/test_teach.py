@@ -14,8 +14,8 @@ from compare.teach.explain import default_backends, explain
 from compare.tolerances import EXPLAIN_RTOL
 from conftest import make_backend
 from conftest import random_problem as project_problem
-from impls.datasets import planar
-from impls.numpy_backend import NumpyBackend
+from impls.io.datasets import planar
+from impls.backends.numpy import NumpyBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +72,8 @@ def test_explain_points_at_the_real_lines():
         text = (ROOT / path).read_text().splitlines()[int(line) - 1]
         assert re.search(rf"#\s*{row.id}\b", text) and any(text.strip().startswith(c) for c in row.numpy_code)
         for b in ("torch", "jax"):
-            for place in re.findall(r"(impls/\w+\.py):(\d+)", row.roles[b]):
-                assert place[0] == f"impls/{b}_backend.py"
+            for place in re.findall(r"(impls/[\w/]+\.py):(\d+)", row.roles[b]):
+                assert place[0] == f"impls/backends/{b}.py"
                 source = (ROOT / place[0]).read_text().splitlines()[int(place[1]) - 1]
                 assert re.search(r"#\s*F\d\b|autograd\.grad\(|jax\.grad\(|jax\.vjp\(", source), source
 
@@ -81,8 +81,8 @@ def test_explain_points_at_the_real_lines():
 def test_explain_command_prints_the_table(capsys):
     assert main(["explain", "--hidden", "3", "--activation", "relu", "--dataset", "moons"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^B6  db1 = \(1/m\) Σ dZ1, keepdims\s+db1 \(3, 1\)\s+impls/numpy_backend\.py:\d+(\s+\d\.\de-\d\d){3}$",
-                     out, re.M)
+    assert re.search(r"^B6  db1 = \(1/m\) Σ dZ1, keepdims\s+db1 \(3, 1\)\s+impls/backends/numpy\.py:\d+"
+                     r"(\s+\d\.\de-\d\d){3}$", out, re.M)
     assert "Every difference is rounding" in out
     assert "Where autograd's sum over the examples comes from" in out
 

@@ -6,7 +6,7 @@ from conftest import random_problem
 
 torch = pytest.importorskip("torch")
 from impls import get_backend  # noqa: E402
-from impls.torch_backend import ONE_THREAD_BELOW, threads_for  # noqa: E402
+from impls.backends.torch import ONE_THREAD_BELOW, threads_for  # noqa: E402
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ import pytest
 
 import impls
 from compare.cli import main
+from compare.equations import IDS
 from compare.teach.demos import lesson
-from compare.teach.trace import EQUATIONS, trace
+from compare.teach.trace import trace
 from compare.tolerances import BACKEND_RTOL
 from conftest import make_backend, random_problem
-from impls import tape
-from impls.datasets import planar
+from impls.backends import tape_engine as tape
+from impls.io.datasets import planar
 
 ENGINES = ["tape", "torch", "jax"]
 # what each engine's trace calls the hidden activation's own operation: read from its live graph
@@ -30,7 +31,7 @@ def _trace(engine, activation="tanh", n_y=1):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_trace_names_all_ten_equations_from_the_live_graph(engine):
     t = _trace(engine)
-    assert t.equations == set(EQUATIONS)
+    assert t.equations == set(IDS)
     text = str(t)
     assert "Equations named: F1 F2 F3 F4 B1 B2 B3 B4 B5 B6 (all ten)" in text
     assert "(A2 − Y)/m" in text and "keepdims" in text  # where autograd differs from the lecture, and why
@@ -176,15 +177,16 @@ def test_demo_texts_follow_values_and_dataset(tmp_path, capsys):
 
 def test_explain_table_has_a_tape_column_pointing_at_the_real_lines():
     from compare.teach.explain import ROOT, explain
-    from impls.numpy_backend import NumpyBackend
+    from impls.backends.numpy import NumpyBackend
 
     X, Y, params = random_problem(2, 3, 1, 10)
     result = explain(params, X, Y, backends={"numpy": NumpyBackend(), "tape": make_backend("tape")})
     assert result.ok and all(row.max_abs["tape"] is not None for row in result.rows)
     for row in result.rows:
-        places = re.findall(r"(impls/\w+\.py):(\d+)", row.roles["tape"])
+        places = re.findall(r"(impls/[\w/]+\.py):(\d+)", row.roles["tape"])
         assert places, row.roles["tape"]
         for path, line in places:
             source = (ROOT / path).read_text().splitlines()[int(line) - 1]
-            expected = {"impls/tape_backend.py": r"#\s*F\d\b|tape\.backward\(", "impls/tape.py": r"^\s*def "}[path]
+            expected = {"impls/backends/tape.py": r"#\s*F\d\b|tape\.backward\(",
+                        "impls/backends/tape_engine.py": r"^\s*def "}[path]
             assert re.search(expected, source), source

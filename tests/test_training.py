@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import impls
-from impls.datasets import planar
+from impls.io.datasets import planar
 from conftest import make_backend, random_problem
 
 

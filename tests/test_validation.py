@@ -16,7 +16,7 @@ from compare.numerics import numerical_gradients, rel_error
 from compare.teach.explain import rounding_scales
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, TERMS_RTOL
 from conftest import examples, make_backend, random_problem
-from impls.datasets import load_csv, load_dataset, planar
+from impls.io.datasets import load_csv, load_dataset, planar
 
 INSTALLED = impls.available_backends()
 OTHERS = [name for name in INSTALLED if name != "numpy"]

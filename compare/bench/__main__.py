@@ -1,4 +1,5 @@
-"""The fresh process of workloads.run_child: `python -m compare.bench --child NAME [--device D] [--quick] [--workers N]`."""
+"""The fresh process of workloads.run_child:
+`python -m compare.bench --child NAME [--device D] [--quick] [--workers N]`."""
 import argparse
 
 from compare.bench.workloads import _child, _step_child

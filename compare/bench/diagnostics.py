@@ -4,7 +4,7 @@ import numpy as np
 
 import impls
 from compare.bench.measure import _clock, interleaved, one_thread
-from compare.bench.report import MEMORY_TARGET, _n, _r, busy_figures
+from compare.bench.report import MEMORY_TARGET, busy_figures, fmt, fmt_ratio
 from compare.bench.workloads import SMALL, memory_need
 
 
@@ -12,7 +12,7 @@ def torch_ops_per_step():
     """How many aten ops torch dispatches for one training step of the course's run (forward, backward, update)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     class Count(TorchDispatchMode):
         n = 0
@@ -64,7 +64,7 @@ def xla_kernel_us():
 def xla_ops_per_step():
     """How many XLA kernels (fusions, dots, copies) one step of the JAX training loop runs, from its compiled HLO."""
     import re
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     backend = impls.get_backend("jax")
@@ -92,43 +92,45 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics, busy=None
             m0 = settings.sweep["m"][0]
             fixed = sweep["m"][name][0]
             if "sklearn" in target["what"]:
-                lines.append(f"{name}, small: {_n(t[name], 1e6)} µs per iteration, scikit-learn "
-                             f"{_n(t['sklearn'], 1e6)} µs")
+                lines.append(f"{name}, small: {fmt(t[name], 1e6)} µs per iteration, scikit-learn "
+                             f"{fmt(t['sklearn'], 1e6)} µs")
                 continue
-            line = (f"{name}, small: {_n(t[name], 1e6)} µs per iteration at m=400, of which the {_n(fixed, 1e6)} µs "
+            line = (f"{name}, small: {fmt(t[name], 1e6)} µs per iteration at m=400, of which the {fmt(fixed, 1e6)} µs "
                     f"it takes at m={m0} do not grow with the data (the plain loop: "
-                    f"{_n(sweep['m']['plain loop'][0], 1e6)} µs at m={m0})")
+                    f"{fmt(sweep['m']['plain loop'][0], 1e6)} µs at m={m0})")
             if name == "torch" and diagnostics.get("torch_ops"):
                 d = diagnostics["torch_ops"]
                 line += (f"; eager torch dispatches {d['ops']} aten ops per step (forward, backward, update), "
-                         f"and one small op (tanh of 4×400) alone takes {_n(d['op_us'])} µs: "
-                         f"{_n(d['ops'] * d['op_us'])} µs per step before autograd's own bookkeeping")
+                         f"and one small op (tanh of 4×400) alone takes {fmt(d['op_us'])} µs: "
+                         f"{fmt(d['ops'] * d['op_us'])} µs per step before autograd's own bookkeeping")
             if name == "numpy":
-                line += (f"; the {_n((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop are "
+                line += (f"; the {fmt((t['numpy'] - t['plain loop']) * 1e6)} µs it takes beyond the plain loop are "
                          "its structure: calls, the cache dict, the clipped sigmoid")
             if name == "jax" and diagnostics.get("xla_ops"):
                 k = diagnostics["xla_ops"]
                 line += f"; the compiled loop body runs {k} XLA kernels"
                 if diagnostics.get("xla_kernel_us"):
-                    line += (f"; one kernel with next to no work costs {_n(diagnostics['xla_kernel_us'])} µs "
-                             f"(a loop of 16 small dots against one of 1): {_n(k * diagnostics['xla_kernel_us'])} µs "
+                    line += (f"; one kernel with next to no work costs {fmt(diagnostics['xla_kernel_us'])} µs "
+                             f"(a loop of 16 small dots against one of 1): {fmt(k * diagnostics['xla_kernel_us'])} µs "
                              "per step of dispatch alone")
         elif group == "large":
             compute, floor, one = big[(name, "compute")], big[("floor", name)], big[("pass", name)]
-            line = (f"{name}, large: gradient compute {_n(compute, 1e3)} ms = its floor {_n(floor, 1e3)} ms + "
-                    f"{_n(compute - floor, 1e3)} ms, the time of {(compute - floor) / one:.1f} elementwise passes "
-                    f"over an (n_h, m) array in {name} ({_n(one, 1e3)} ms each, allocation included); "
-                    f"gradients() adds {_n(big[(name, 'gradients')] - compute, 1e3)} ms of input checks and conversion")
+            line = (f"{name}, large: gradient compute {fmt(compute, 1e3)} ms = its floor {fmt(floor, 1e3)} ms + "
+                    f"{fmt(compute - floor, 1e3)} ms, the time of {(compute - floor) / one:.1f} elementwise passes "
+                    f"over an (n_h, m) array in {name} ({fmt(one, 1e3)} ms each, allocation included); "
+                    f"gradients() adds {fmt(big[(name, 'gradients')] - compute, 1e3)} ms of input checks and "
+                    "conversion")
             if name == "numpy" and ("numpy", "outer @") in big:
                 line += (f"; of those, B4's W2ᵀ·dZ2, a product over n_y = 1, takes "
-                         f"{_n(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {_n(big[('numpy', 'outer *')], 1e3)} ms "
+                         f"{fmt(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {fmt(big[('numpy', 'outer *')], 1e3)} ms "
                          "by broadcasting")
         elif group == "busy":
-            from impls.torch_backend import ONE_THREAD_BELOW
+            from impls.backends.torch import ONE_THREAD_BELOW
 
             slowdown, _ = busy_figures(busy)
-            line = (f"torch, busy machine: {_n(busy[('torch', 'idle')][0])} s idle, {_n(busy[('torch', 'busy')][0])} s "
-                    f"busy ({_r(slowdown['torch'])}×), numpy {_r(slowdown['numpy'])}×; torch runs the course's run on "
+            line = (f"torch, busy machine: {fmt(busy[('torch', 'idle')][0])} s idle, "
+                    f"{fmt(busy[('torch', 'busy')][0])} s busy ({fmt_ratio(slowdown['torch'])}×), numpy "
+                    f"{fmt_ratio(slowdown['numpy'])}×; torch runs the course's run on "
                     f"one thread below {ONE_THREAD_BELOW} numbers per array, so what remains is its time on the "
                     "one core it shares with a busy process, against numpy's")
         else:
@@ -136,13 +138,13 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics, busy=None
             if f["working_mb"] is None:
                 line = f"{name}, memory: not measured ({f['error'] or f['method']})"
             else:
-                L = settings.large
-                need = memory_need(L)
-                array_mb = L["n_h"] * L["m"] * np.dtype(L["dtype"]).itemsize / 2 ** 20
+                workload = settings.large
+                need = memory_need(workload)
+                array_mb = workload["n_h"] * workload["m"] * np.dtype(workload["dtype"]).itemsize / 2 ** 20
                 allowed = (MEMORY_TARGET * need["total"] - need["data"] - need["params"]) / 2 ** 20 / array_mb
-                line = (f"{name}, memory: {_n(f['working_mb'])} MB of working memory, {f['arrays']:.1f} times an "
+                line = (f"{name}, memory: {fmt(f['working_mb'])} MB of working memory, {f['arrays']:.1f} times an "
                         f"(n_h, m) array, at the peak; the target leaves room for {allowed:.1f}; the plain loop "
-                        f"holds {_r(memory['plain loop']['arrays'])}")
+                        f"holds {fmt_ratio(memory['plain loop']['arrays'])}")
                 if name == "jax" and f.get("x_offset"):
                     line += (f"; this includes XLA's copy of X, {need['data'] / 2 ** 20:.0f} MB: NumPy put X "
                              f"{f['x_offset']} bytes past a 64-byte boundary, and XLA reads only aligned arrays "

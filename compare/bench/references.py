@@ -87,7 +87,7 @@ def floor_products(framework, device=None):
         return (lambda *arrays: arrays), (lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))
     if framework == "torch":
         import torch
-        from impls.torch_backend import resolve_device
+        from impls.backends.torch import resolve_device
 
         dev = resolve_device(device)
 
@@ -98,7 +98,7 @@ def floor_products(framework, device=None):
             return out
         return (lambda *arrays: [torch.as_tensor(a, device=dev) for a in arrays]), products
     import jax
-    from impls.jax_backend import aligned, resolve_device
+    from impls.backends.jax import aligned, resolve_device
 
     dev = resolve_device(device)
     both = jax.jit(lambda W1, X, dZ1: (W1 @ X, dZ1 @ X.T))

@@ -34,19 +34,20 @@ class Settings:
     busy_repeats: int
     worker_steps: tuple       # (n1, n2): a step of a data-parallel backend is (t(n2) − t(n1)) / (n2 − n1)
     worker_repeats: int
+    workers: tuple            # the worker counts of the data-parallel section (--workers)
 
 
 FULL = Settings(7, 0.2, SMALL["iterations"], LARGE,
                 {"m": [25, 100, 400, 1600, 6400, 25600], "n_h": [4, 16, 64, 256, 1024]}, 3, 0.05,
-                2000, 3, (2, 8), 3)
+                2000, 3, (2, 8), 3, (1, 2, 4))
 QUICK = Settings(2, 0.005, 200, {**LARGE, "m": 600, "n_x": 40, "n_h": 24},
-                 {"m": [25, 100], "n_h": [4, 8]}, 1, 0.005, 100, 1, (2, 12), 1)
-BUSY = ("numpy", "torch")   # timed idle and busy: torch's slowdown against numpy's (issue 9 item 17)
+                 {"m": [25, 100], "n_h": [4, 8]}, 1, 0.005, 100, 1, (2, 12), 1, (2,))
+BUSY = ("numpy", "torch")   # timed idle and busy: BUSY_TARGET holds torch's slowdown against numpy's
 # each data-parallel backend and the single-process backend it is timed against
-DATA_PARALLEL = {"torch-ddp": "torch", "jax-sharded": "jax"}
+TWINS = {"torch-ddp": "torch", "jax-sharded": "jax"}
 
 
-def random_problem(n_x, n_h, m, dtype, seed=0):
+def gaussian_problem(n_x, n_h, m, dtype, seed=0):
     """Gaussian X (n_x, m), random 0/1 labels Y (1, m) and the course's initial params."""
     rng = np.random.RandomState(seed)
     X = rng.randn(n_x, m).astype(dtype)
@@ -54,18 +55,18 @@ def random_problem(n_x, n_h, m, dtype, seed=0):
     return X, Y, impls.init_params(n_x, n_h, seed=seed, dtype=dtype)
 
 
-def memory_need(L):
+def memory_need(workload):
     """Bytes the large workload cannot do without: data, params, and one set of activations Z1, A1, Z2, A2."""
-    item = np.dtype(L["dtype"]).itemsize
-    data = (L["n_x"] + 1) * L["m"] * item
-    params = (L["n_h"] * L["n_x"] + 2 * L["n_h"] + 1) * item
-    activations = 2 * (L["n_h"] + 1) * L["m"] * item
+    item = np.dtype(workload["dtype"]).itemsize
+    data = (workload["n_x"] + 1) * workload["m"] * item
+    params = (workload["n_h"] * workload["n_x"] + 2 * workload["n_h"] + 1) * item
+    activations = 2 * (workload["n_h"] + 1) * workload["m"] * item
     return {"data": data, "params": params, "activations": activations, "total": data + params + activations}
 
 
 def bench_small(names, settings):
     """The course's run: steady-state seconds per iteration of every contender, {name: (median, rounds)}."""
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
@@ -96,10 +97,10 @@ def bench_large(names, devices, settings):
     conversions), "compute" (the backend's gradient on arrays already in its framework) and
     "iteration" (one training step, likewise) per backend; "iteration" of the references.
     """
-    L = settings.large
-    X, Y, params = random_problem(L["n_x"], L["n_h"], L["m"], L["dtype"])
-    dZ1 = np.random.RandomState(1).randn(L["n_h"], L["m"]).astype(L["dtype"])
-    lr = L["learning_rate"]
+    workload = settings.large
+    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    dZ1 = np.random.RandomState(1).randn(workload["n_h"], workload["m"]).astype(workload["dtype"])
+    lr = workload["learning_rate"]
 
     def once(fn):
         fn()  # warm-up
@@ -119,7 +120,7 @@ def bench_large(names, devices, settings):
         measures[(name, "iteration")] = per_iteration(trainer(name, X, Y, params, lr), settings.block_s,
                                                       difference=name == "sklearn")
     for name in names:
-        b = impls.get_backend(name, dtype=L["dtype"], device=devices.get(name))
+        b = impls.get_backend(name, dtype=workload["dtype"], device=devices.get(name))
         q = b._inputs(params, X, Y)
         measures[(name, "gradients")] = once(lambda b=b: b.gradients(params, X, Y))
         measures[(name, "compute")] = once(lambda b=b, q=q: _ready(b._gradients(*q)))
@@ -133,7 +134,7 @@ def bench_sweep(names, settings):
     for axis, values in settings.sweep.items():
         for value in values:
             m, n_h = (value, 4) if axis == "m" else (400, value)
-            X, Y, params = random_problem(2, n_h, m, "float64")
+            X, Y, params = gaussian_problem(2, n_h, m, "float64")
             with one_thread():
                 measures = {name: per_iteration(trainer(name, X, Y, params, 0.1), settings.sweep_block_s,
                                                 difference=name == "sklearn") for name in REFERENCES + tuple(names)}
@@ -166,7 +167,7 @@ def bench_busy(settings, cores):
     Returns:
         {(name, "idle" | "busy"): (median seconds per run of busy_iterations, rounds)}.
     """
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     X, Y = planar()
     params = impls.init_params(X.shape[0], SMALL["n_h"], dtype=SMALL["dtype"])
@@ -184,12 +185,12 @@ def _step_child(name, workers, quick):
     """In a fresh process: seconds per training step of `name` on the large workload, with `workers`
     (0: a single-process backend, asked without it), and the fixed cost of one train() call."""
     settings = QUICK if quick else FULL
-    L = settings.large
-    X, Y, params = random_problem(L["n_x"], L["n_h"], L["m"], L["dtype"])
-    backend = impls.get_backend(name, dtype=L["dtype"], **({"workers": workers} if workers else {}))
+    workload = settings.large
+    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    backend = impls.get_backend(name, dtype=workload["dtype"], **({"workers": workers} if workers else {}))
 
     def run(n):
-        return _clock(lambda: backend.train(params, X, Y, learning_rate=L["learning_rate"], iterations=n))
+        return _clock(lambda: backend.train(params, X, Y, learning_rate=workload["learning_rate"], iterations=n))
 
     run(1)  # warm-up: compilation, the workers' first start
     n1, n2 = settings.worker_steps
@@ -210,7 +211,7 @@ def bench_workers(names, workers, quick):
     """
     out = {}
     for name in names:
-        out[(DATA_PARALLEL[name], 0)] = run_child(DATA_PARALLEL[name], "cpu", quick, workers=0)
+        out[(TWINS[name], 0)] = run_child(TWINS[name], "cpu", quick, workers=0)
         for n in workers:
             out[(name, n)] = run_child(name, "cpu", quick, workers=n)
     return out
@@ -219,7 +220,7 @@ def bench_workers(names, workers, quick):
 def _child(name, device, quick):
     """In a fresh process: the course's whole run from a cold start, then the large workload's memory."""
     settings = QUICK if quick else FULL
-    from impls.datasets import planar
+    from impls.io.datasets import planar
 
     out = {"import_s": None}
     start = time.perf_counter()
@@ -235,13 +236,13 @@ def _child(name, device, quick):
         run = trainer(name, X, Y, params, SMALL["learning_rate"])
         out["whole_run_s"] = _clock(run, settings.whole_iterations)
 
-    L = settings.large
-    X, Y, params = random_problem(L["n_x"], L["n_h"], L["m"], L["dtype"])
+    workload = settings.large
+    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     gpu = None
     if name in REFERENCES:
-        fn = lambda run=trainer(name, X, Y, params, L["learning_rate"]): run(1)  # noqa: E731
+        fn = lambda run=trainer(name, X, Y, params, workload["learning_rate"]): run(1)  # noqa: E731
     else:
-        backend = impls.get_backend(name, dtype=L["dtype"], device=device)
+        backend = impls.get_backend(name, dtype=workload["dtype"], device=device)
         fn = lambda: backend.gradients(params, X, Y)  # noqa: E731
         gpu = backend._device if device not in (None, "cpu") else None
     try:

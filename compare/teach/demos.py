@@ -11,7 +11,7 @@ import numpy as np
 
 import impls
 from compare.numerics import accuracy
-from impls.files import check_folder
+from impls.io.files import check_folder
 
 DEMOS = ("zero-init", "learning-rate", "hidden-units")
 CLIP = 1e3  # the learning-rate picture shows costs up to this; a diverging run is drawn up to it, then ×

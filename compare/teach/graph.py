@@ -104,7 +104,7 @@ def write_graph(path, params, X, Y, *, activation="tanh", dtype="float64"):
     """Draw the tape's computational graph at params, X, Y into the PNG file `path`, atomically."""
     import impls
     from compare.plots import _pyplot
-    from impls.files import atomic_write
+    from impls.io.files import atomic_write
 
     backend = impls.get_backend("tape", activation=activation, dtype=dtype)
     nodes, equation = walk_tape(backend, params, X, Y)

@@ -1,6 +1,6 @@
 """`explain --trace`: the backward pass as each engine really runs it, read from its live graph.
 
-tape: the nodes of impls/tape.py's tape, in the reverse order `backward` visits them. torch: the grad_fn
+tape: the nodes of impls/backends/tape_engine.py's tape, in the reverse order `backward` visits them. torch: the grad_fn
 nodes reached through next_functions, in the order the autograd engine calls them (hooks record it).
 JAX: the primitives of jax.make_jaxpr of jax.grad, each grouped under the equation it computes.
 Each step is named by what it produces: ∂J/∂W2 is the course's dW2 (B2), ∂J/∂Z2 is dZ2/m (B1), …
@@ -8,15 +8,21 @@ Each step is named by what it produces: ∂J/∂W2 is the course's dW2 (B2), ∂
 import textwrap
 from dataclasses import dataclass, field
 
-
-from impls.base import PARAM_NAMES
+from compare.equations import EQUATIONS, FORWARD, IDS, PRODUCED_BY
+from impls.base import GRAD_NAMES, PARAM_NAMES
 
 WIDTH = 100
-FORWARD_EQ = {"Z1": "F1", "A1": "F2", "Z2": "F3", "A2": "F4"}
+FORWARD_EQ = {e.yields: e.id for e in FORWARD}  # the forward equation that computes each value
+
+
+def autograd_name(array):
+    """The course's name of what reverse mode yields where the course computes `array`: the parameters'
+    gradients are the course's own, the inner ones ∂J/∂Z = dZ/m (the course leaves the 1/m for B2 … B6)."""
+    return array if array in GRAD_NAMES or not array.startswith("d") else f"{array}/m"
+
+
 # the gradient with respect to a value: its name in the course and the equation that yields it
-GRADIENT_OF = {"Z2": ("dZ2/m", "B1"), "W2": ("dW2", "B2"), "b2": ("db2", "B3"), "A1": ("dA1/m", "B4"),
-               "Z1": ("dZ1/m", "B4"), "W1": ("dW1", "B5"), "b1": ("db1", "B6")}
-EQUATIONS = ("F1", "F2", "F3", "F4", "B1", "B2", "B3", "B4", "B5", "B6")
+GRADIENT_OF = {name: (autograd_name("d" + name), PRODUCED_BY["d" + name]) for name in ("Z2", "A1", "Z1", *PARAM_NAMES)}
 
 
 @dataclass
@@ -44,7 +50,7 @@ class Trace:
     @property
     def equations(self):
         """Every equation id some step names, F1 … B6."""
-        return {eq for s in self.forward + self.backward for eq in EQUATIONS if eq in s.equation}
+        return {eq for s in self.forward + self.backward for eq in IDS if eq in s.equation}
 
     def __str__(self):
         lines = [f"The backward pass as {self.engine} runs it, read from {self.source}", ""]
@@ -56,8 +62,8 @@ class Trace:
                 lines.append(f"  {i:>3}  {s.equation:6}{s.op:20}{s.name:18}{s.shapes}".rstrip())
                 lines += textwrap.wrap(s.rule, WIDTH, initial_indent=" " * 11, subsequent_indent=" " * 13)
             lines.append("")
-        missing = [eq for eq in EQUATIONS if eq not in self.equations]
-        lines.append("Equations named: " + " ".join(eq for eq in EQUATIONS if eq in self.equations)
+        missing = [eq for eq in IDS if eq not in self.equations]
+        lines.append("Equations named: " + " ".join(eq for eq in IDS if eq in self.equations)
                      + (f"; missing: {' '.join(missing)}" if missing else " (all ten)"))
         for title, text in self.notes:
             lines += ["", title] + textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")
@@ -131,8 +137,8 @@ def trace_tape(backend, params, X, Y):
             rule = rule.format(*(y.name for y in node.inputs))
             backward.append(Step(node.op, f"{node.op}: grad wrt {x.name} = {rule}",
                                  f"{_shape(node.out.grad)} → {_shape(x.grad)}", name, eq))
-    return Trace("the tape backend (impls/tape.py)", f"its live tape of {len(nodes)} nodes", forward, backward,
-                 _notes("tape", X.shape[1]))
+    return Trace("the tape backend (impls/backends/tape_engine.py)", f"its live tape of {len(nodes)} nodes",
+                 forward, backward, _notes("tape", X.shape[1]))
 
 
 # --- torch ---------------------------------------------------------------------------------------
@@ -157,7 +163,7 @@ def trace_torch(backend, params, X, Y):
     """torch's grad_fn graph of J, walked through next_functions; the order is the engine's own (hooks)."""
     import torch
 
-    from impls.torch_backend import cross_entropy
+    from impls.backends.torch import cross_entropy
 
     p, Xt, Yt = backend._inputs(params, X, Y)
     p = {k: w.detach().requires_grad_() for k, w in p.items()}
@@ -232,7 +238,7 @@ def trace_jax(backend, params, X, Y):
     """
     import jax
 
-    from impls.jax_backend import cross_entropy
+    from impls.backends.jax import cross_entropy
 
     forward_fn = backend._forward.__wrapped__  # the backend's own forward lines, without its jit wrapper
 
@@ -260,7 +266,7 @@ def trace_jax(backend, params, X, Y):
         return seen
     end = producer[id(var["J"])]  # everything up to J is the forward pass, after it the backward
     group = {}
-    for eq, name in (("F1", "Z1"), ("F2", "A1"), ("F3", "Z2"), ("F4", "A2"), ("cost", "J")):
+    for eq, name in [(e.id, e.yields) for e in FORWARD] + [("cost", "J")]:
         for i in ancestors(var[name]):
             group.setdefault(i, eq)
     anc = {k: ancestors(var["d" + k]) - set(range(end + 1)) for k in PARAM_NAMES}
@@ -278,8 +284,7 @@ def trace_jax(backend, params, X, Y):
         if i not in group:
             used = [group[u] for v in jaxpr.eqns[i].outvars for u in users.get(id(v), []) if u in group]
             group[i] = next((g for g in used if g.startswith("B")), "B1")
-    yields = {"F1": "Z1", "F2": "A1", "F3": "Z2", "F4": "A2", "cost": "J", "B1": "dZ2/m", "B2": "dW2",
-              "B3": "db2", "B4": "dZ1/m", "B5": "dW1", "B6": "db1"}
+    yields = {**{e.id: autograd_name(e.yields) for e in EQUATIONS}, "cost": "J"}
     forward, backward = [], []
     # one step per (equation, forward or backward part), in jaxpr order
     parts = {}
@@ -331,7 +336,7 @@ def _notes(engine, m):
 
 
 def trace(engine, params, X, Y, *, activation="tanh", dtype="float64"):
-    """The backward pass of `engine` ("tape", "torch" or "jax") at params, X, Y, read from its live graph.
+    """The backward pass of `engine` (a name in ENGINES) at params, X, Y, read from its live graph.
 
     Returns:
         Trace: str() is the listing; .equations the equation ids it names.
@@ -339,4 +344,7 @@ def trace(engine, params, X, Y, *, activation="tanh", dtype="float64"):
     import impls
 
     backend = impls.get_backend(engine, activation=activation, dtype=dtype)
-    return {"tape": trace_tape, "torch": trace_torch, "jax": trace_jax}[engine](backend, params, X, Y)
+    return ENGINES[engine](backend, params, X, Y)
+
+
+ENGINES = {"tape": trace_tape, "torch": trace_torch, "jax": trace_jax}  # the engines whose graph trace can read

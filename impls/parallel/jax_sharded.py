@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from impls.jax_backend import JaxBackend, aligned, cross_entropy
+from impls.backends.jax import JaxBackend, aligned, cross_entropy
 
 def per_example(cost):
     """cost(Z2, Y) of each column alone: the mean over one example is its own term."""

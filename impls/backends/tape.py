@@ -1,8 +1,8 @@
-"""The tape: the same forward pass on this project's own reverse-mode engine (impls/tape.py); every
+"""The tape: the same forward pass on this project's own reverse-mode engine (tape_engine.py); every
 gradient comes from walking the tape backwards, none is written by hand."""
 import numpy as np
 
-from impls import tape
+from impls.backends import tape_engine as tape
 from impls.base import Backend
 
 
@@ -11,7 +11,7 @@ def cross_entropy(Z2, Y):
     return (tape.softplus(Z2) - Y * Z2).sum() / Z2.shape[1]
 
 
-ACTIVATIONS = {"tanh": tape.tanh, "relu": tape.relu, "sigmoid": tape.sigmoid_op, "leaky_relu": tape.leaky_relu}
+ACTIVATIONS = {"tanh": tape.tanh, "relu": tape.relu, "sigmoid": tape.sigmoid, "leaky_relu": tape.leaky_relu}
 
 
 class TapeBackend(Backend):
@@ -42,7 +42,7 @@ class TapeBackend(Backend):
         Z1 = p["W1"] @ X + p["b1"]                                  # F1
         A1 = self.g1(Z1)                                            # F2
         Z2 = p["W2"] @ A1 + p["b2"]                                 # F3
-        A2 = tape.sigmoid_op(Z2)                                    # F4
+        A2 = tape.sigmoid(Z2)                                       # F4
         return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
     def _cost(self, p, X, Y):

@@ -6,8 +6,6 @@ walks the tape in reverse and hands each node the gradient of its output. Nothin
 """
 import numpy as np
 
-from impls.numpy_backend import sigmoid
-
 
 class Node:
     """One recorded operation: op name, input Vars, output Var, one VJP per input, and its rule in words."""
@@ -74,14 +72,23 @@ def _unary(op, f, vjp, rule):
     return apply
 
 
-# NumPy's conventions at exactly 0, as impls/numpy_backend.py: relu′(0) = 0, leaky_relu′(0) = 0.01.
+# Where e^-z overflows, per dtype; σ(z) is below the smallest normal float there anyway.
+EXP_LIMIT = {np.dtype(t): float(np.floor(np.log(np.finfo(t).max))) for t in ("float64", "float32")}
+
+
+def logistic(z):
+    """σ(z) = 1 / (1 + e^-z), z clipped where e^-z would overflow: no warning, no NaN."""
+    return 1 / (1 + np.exp(-np.maximum(z, -EXP_LIMIT[z.dtype])))
+
+
+# NumPy's conventions at exactly 0, as the numpy backend: relu′(0) = 0, leaky_relu′(0) = 0.01.
 tanh = _unary("tanh", np.tanh, lambda g, z, a: g * (1 - a ** 2), "upstream ⊙ (1 − out²)")
 relu = _unary("relu", lambda z: np.maximum(z, 0), lambda g, z, a: g * (z > 0), "upstream where in > 0, else 0")
-sigmoid_op = _unary("sigmoid", sigmoid, lambda g, z, a: g * (a * (1 - a)), "upstream ⊙ out(1 − out)")
+sigmoid = _unary("sigmoid", logistic, lambda g, z, a: g * (a * (1 - a)), "upstream ⊙ out(1 − out)")
 leaky_relu = _unary("leaky_relu", lambda z: np.where(z > 0, z, 0.01 * z),
                     lambda g, z, a: np.where(z > 0, g, 0.01 * g), "upstream where in > 0, else 0.01·upstream")
 # log(1 + e^z) computed stably as logaddexp(0, z); its derivative is σ(z).
-softplus = _unary("softplus", lambda z: np.logaddexp(0, z), lambda g, z, a: g * sigmoid(z), "upstream ⊙ σ(in)")
+softplus = _unary("softplus", lambda z: np.logaddexp(0, z), lambda g, z, a: g * logistic(z), "upstream ⊙ σ(in)")
 
 
 class Tape:

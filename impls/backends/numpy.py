@@ -10,8 +10,8 @@ EXP_LIMIT = {np.dtype(t): float(np.floor(np.log(np.finfo(t).max))) for t in ("fl
 
 
 def sigmoid(z):
-    # 1 / (1 + e^-z), the course's formula, with z clipped where e^-z would overflow: no warning, no NaN,
-    # and half the time of the logaddexp form (it costs one ufunc more than the course's).
+    # 1 / (1 + e^-z), the course's formula, with z clipped where e^-z would overflow: no warning, no NaN, and
+    # one ufunc more than the course's where the logaddexp form costs several (docs/performance.md).
     return 1 / (1 + np.exp(-np.maximum(z, -EXP_LIMIT[z.dtype])))
 
 

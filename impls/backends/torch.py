@@ -8,9 +8,8 @@ from impls.base import Backend
 
 # Below this many numbers in the problem's largest (rows, m) array, no op has work worth a second
 # thread: torch splits its elementwise ops only above 32768 numbers (at::internal::GRAIN_SIZE), and the
-# second thread of a product or a sum this small waits for a core longer than the work takes. Measured
-# on 2 cores taken by other processes, time per training step on 2 threads against 1: n_h×m = 4×400
-# (the course's run) 29× slower, 4×4000 16×, 16×4000 5.5×, 64×16000 2.1×. `bench` reports the result.
+# second thread of a product or a sum this small waits for a core longer than the work takes, most of
+# all on a busy machine. The measurements are in docs/performance.md; `bench` measures it again.
 ONE_THREAD_BELOW = 32768
 
 
@@ -43,7 +42,7 @@ def cross_entropy(Z2, Y):
     # softplus(z) = log(1 + e^z), NumPy's logaddexp(0, z) in 2 ops (forward and backward)
     # instead of 8. Above `threshold` it returns z itself, off by e^-z: exact from 37 on in float64 (the
     # default 20 is 2e-9 off). Not binary_cross_entropy_with_logits: it enters a 2-thread parallel region
-    # even for 400 numbers, which on a busy machine waits milliseconds for the second thread (measured).
+    # even for 400 numbers, and on a busy machine waits for the second thread (docs/performance.md).
     return torch.sum(torch.nn.functional.softplus(Z2, threshold=40.0) - Y * Z2) / Z2.shape[1]
 
 
@@ -80,7 +79,7 @@ class TorchBackend(Backend):
         self._dtype = getattr(torch, dtype)
 
     def _asarray(self, a):
-        if not a.flags.writeable:  # torch warns on read-only memory (a memmap, JAX's arrays) even though nothing here writes
+        if not a.flags.writeable:  # torch warns on read-only memory (a memmap, JAX's arrays), though nothing writes
             a = a.copy()
         return torch.as_tensor(a, dtype=self._dtype, device=self._device)
 

@@ -17,7 +17,7 @@ from impls.base import Backend  # noqa: E402
 def cross_entropy(Z2, Y):
     # -[Y log σ(Z2) + (1-Y) log(1-σ(Z2))] = log(1 + e^Z2) - Y·Z2: finite even where σ(Z2) rounds to 0 or 1.
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), logaddexp(0, z)'s own formula written out: jnp.logaddexp's
-    # custom derivative costs three transcendentals per example, this one's one (a training step 40% faster).
+    # custom derivative costs three transcendentals per example, this one's one (docs/performance.md).
     # -|z| as min(z, -z): at z = 0, where the two kinks meet, jax.grad then splits each tie evenly and
     # gives the slope σ(0) = 1/2 (with jnp.abs it would give 0).
     return jnp.sum(jnp.maximum(Z2, 0) + jnp.log1p(jnp.exp(jnp.minimum(Z2, -Z2))) - Y * Z2) / Z2.shape[1]
@@ -52,8 +52,8 @@ def resolve_device(device):
 def aligned(a, alignment=64):
     """`a`, or a C-ordered copy of it starting at a multiple of `alignment` bytes.
 
-    XLA on the CPU reads such an array in place and copies any other, slowly: for the bench's 63 MB
-    X, measured 40 ms against 13 ms for NumPy's copy. NumPy allocates at 16 bytes.
+    XLA on the CPU reads such an array in place and copies any other, more slowly than NumPy copies
+    (docs/performance.md). NumPy allocates at 16 bytes.
     """
     if a.flags.c_contiguous and a.ctypes.data % alignment == 0:
         return a

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 import impls
-from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_choice, check_memory, check_params, run_memory
-from impls.files import atomic_write, check_destination  # noqa: F401 (check_destination: for callers)
+from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_params
+from impls.checks import check_choice
+from impls.memory import check_memory, run_memory
+from impls.io.files import atomic_write
 
 FORMAT = "backprop-compare model"
 FORMAT_VERSION = 1

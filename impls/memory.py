@@ -1,0 +1,68 @@
+"""How much memory a training run needs, and a refusal, before allocating, of one the machine cannot hold."""
+import os
+
+import numpy as np
+
+
+def run_memory(n_x, n_h, n_y, m, dtype):
+    """Bytes a training run holds at its peak: what `check_memory` compares with the machine.
+
+    A step holds a few arrays of (n_h, m) at once (Z1, A1, dA1, g1'(Z1), dZ1) and copies of the parameters
+    (old, gradients, new). The estimate allows 8 arrays of each size, since torch's autograd and JAX keep
+    the forward's values for the backward pass, and 4 copies of the parameters (init_params draws them in
+    float64, then casts). Its calibration against a measured peak is in docs/performance.md.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    n_params = n_h * (n_x + 1) + n_y * (n_h + 1)
+    return itemsize * (4 * n_params + (n_x + n_y) * m + 8 * (n_h + n_y) * m)
+
+
+def machine_memory():
+    """Bytes this process can still have: Linux's MemAvailable (at most a cgroup's limit), else all
+    physical memory; None where the system does not say."""
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:  # a container's own limit (cgroup v2), often far below the host's memory; its memory.current
+        # counts reclaimable page cache too, so only the limit itself caps what is available
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        if limit.isdigit():
+            available = int(limit) if available is None else min(available, int(limit))
+    except OSError:
+        pass
+    return available
+
+
+ALWAYS_THERE = 2 ** 26  # 64 MiB: every machine this runs on has that, so /proc is not read for less
+
+
+def check_memory(needed, what):
+    """A ValueError naming `what` and both sizes when `needed` bytes exceed what the machine has."""
+    if needed < ALWAYS_THERE:
+        return
+    available = machine_memory()
+    if available is not None and needed > available:
+        raise ValueError(f"{what} needs about {format_bytes(needed)}; this machine has "
+                         f"{format_bytes(available)} available")
+
+
+def check_run_memory(n_x, n_h, n_y, m, dtype):
+    """Refuse, before allocating, a run of these sizes that the machine's memory cannot hold."""
+    examples = f" and m={m} examples" if m else ""
+    check_memory(run_memory(n_x, n_h, n_y, m, dtype),
+                 f"n_h={n_h} with n_x={n_x}, n_y={n_y}{examples} in {dtype}")
+
+
+def format_bytes(n):
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.0f} {unit}" if n < 1000 else f"{n:.2g} {unit}"
+        n /= 1000
+
