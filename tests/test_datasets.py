@@ -104,7 +104,7 @@ def test_xor_and_spiral_are_deterministic_from_the_seed(name):
 
 
 def test_xor_labels_are_the_quadrants_without_noise():
-    from impls.datasets import xor
+    from impls.io.datasets import xor
     X, Y = xor(seed=1, noise=0.0)
     np.testing.assert_array_equal(Y[0], (np.sign(X[0]) == np.sign(X[1])).astype(float))
     assert np.min(np.abs(X)) >= 0.3  # the margin around the axes
@@ -113,7 +113,7 @@ def test_xor_labels_are_the_quadrants_without_noise():
 
 
 def test_spiral_arms_are_half_a_turn_apart_without_noise():
-    from impls.datasets import spiral
+    from impls.io.datasets import spiral
     X, Y = spiral(seed=0, noise=0.0)
     arm0, arm1 = X[:, Y[0] == 0], X[:, Y[0] == 1]
     np.testing.assert_allclose(arm1, -arm0, atol=1e-12)  # turned by π: the point opposite the centre
@@ -121,7 +121,7 @@ def test_spiral_arms_are_half_a_turn_apart_without_noise():
 
 
 def test_csv_text_follows_the_file_rules():
-    from impls.datasets import parse_csv
+    from impls.io.datasets import parse_csv
     X, Y = parse_csv("a,b,y\n1,2,0\n3,4,1\n".splitlines(keepends=True), "upload.csv")
     np.testing.assert_array_equal(X, [[1, 3], [2, 4]])
     np.testing.assert_array_equal(Y, [[0, 1]])

@@ -16,7 +16,7 @@ from compare.playground import settings as S  # noqa: E402
 from compare.playground.app import MAX_BODY, create_app, loopback_only  # noqa: E402
 from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import BACKEND_RTOL, EXPLAIN_RTOL  # noqa: E402
-from impls.datasets import load_dataset  # noqa: E402
+from impls.io.datasets import load_dataset  # noqa: E402
 
 
 @pytest.fixture

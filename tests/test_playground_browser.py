@@ -20,7 +20,7 @@ from compare.playground.app import create_app, loopback_only  # noqa: E402
 from compare.playground.settings import engines  # noqa: E402
 from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import EXPLAIN_RTOL  # noqa: E402
-from impls.datasets import load_dataset  # noqa: E402
+from impls.io.datasets import load_dataset  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(browser.chromium_path() is None,

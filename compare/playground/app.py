@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import impls
-from impls.datasets import DATASETS
+from impls.io.datasets import DATASETS
 from compare.playground import session as sessions
 from compare.playground import settings as S
 from compare.playground import views

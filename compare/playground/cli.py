@@ -105,7 +105,7 @@ def open_browser(url):
 
 def _limit_threads():
     """One torch thread per request: sessions run side by side in the server's threads, and the page's
-    problems are far below the size where a second thread pays (impls.torch_backend.ONE_THREAD_BELOW)."""
+    problems are far below the size where a second thread pays (impls.backends.torch.ONE_THREAD_BELOW)."""
     try:
         import torch
     except ImportError:

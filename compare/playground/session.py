@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 import impls
-from impls.base import run_memory, machine_memory
-from impls.datasets import load_dataset, parse_csv
+from impls.memory import check_run_memory, format_bytes, machine_memory, run_memory
+from impls.io.datasets import load_dataset, parse_csv
 from compare.playground import settings as S
 
 IDLE_SECONDS = 20 * 60       # a session not used for this long is forgotten
@@ -118,7 +118,7 @@ class Session:
         X, Y, X_test, Y_test = prepare_data(settings, upload)
         n_x, m, n_y, n_h = X.shape[0], X.shape[1], Y.shape[0], settings.hidden[0]
         try:
-            impls.base.check_run_memory(n_x, n_h, n_y, m, settings.dtype)
+            check_run_memory(n_x, n_h, n_y, m, settings.dtype)
         except ValueError as e:
             raise S.SettingError("hidden", str(e)) from None
         self.memory = (len(settings.backends) + 1) * run_memory(n_x, n_h, n_y, m + X_test.shape[1], settings.dtype)
@@ -228,7 +228,7 @@ class Store:
             used = sum(s.memory for s in others)
             if len(others) >= self.max_sessions or used + session.memory > self.memory:
                 raise Busy(f"the playground has {len(self.sessions)} open sessions using about "
-                           f"{impls.base.format_bytes(used)}, its limit; close a tab, or wait "
+                           f"{format_bytes(used)}, its limit; close a tab, or wait "
                            f"{self.idle_seconds // 60} minutes for idle ones to end")
             self.sessions[session.id] = session
         return session

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import impls
 from impls.base import MAX_SEED
-from impls.datasets import DATASETS
+from impls.io.datasets import DATASETS
 
 # Caps, said on the page: a step of the largest problem stays interactive, and sessions stay bounded.
 MAX_HIDDEN = 64             # hidden units per layer
