@@ -131,7 +131,7 @@ def _layer_sizes(value, expected, records, arrays, result):
     got = tuple(int(v) if isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() else v
                 for v in value)
     if got != want:
-        return f"returns {tuple(map(one_line, got))} for X {(want[0], 'm')} and Y (1, m); the course's is {want}: " \
+        return f"returns {one_line(repr(got))} for X {(want[0], 'm')} and Y (1, m); the course's is {want}: " \
                f"n_x = X.shape[0], n_h = {HIDDEN}, n_y = Y.shape[0]"
     return None
 

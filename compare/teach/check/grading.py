@@ -41,7 +41,8 @@ def _array(value):
 def _not_numbers(name, got):
     """What to say when `got` is not an array of real numbers."""
     if got is None:
-        return Finding(f"{name} is None: the template's `None` is still there; compute {name} in its place")
+        return Finding(f"{name} is None: the template's `None` is still there"
+                       + (f"; compute {name} in its place" if name.isidentifier() else ""))
     if isinstance(got, Opaque) and got.kind == "tensor_grad":
         return Finding(f"{name} is a torch tensor that requires grad: call .detach().numpy() on it "
                        "(the course's functions return NumPy arrays)")
@@ -168,8 +169,10 @@ def _forward_chain(values, r, X, sizes, result):
     for key, eq in FORWARD.items():
         if key not in values:
             continue
-        if blocked:  # its input is the student's, and not an array it can take: not graded on it
-            break
+        if blocked:  # its input is the student's, and not an array it can take: graded only if never right
+            if _array(values[key]) is None:
+                found[eq] = (_not_numbers(key, values[key]), shape_guide(eq, *sizes))
+            continue
         want = {"Z1": r["W1"] @ X + r["b1"], "A1": np.tanh(local["Z1"]),
                 "Z2": r["W2"] @ local["A1"] + r["b2"], "A2": sigmoid(local["Z2"])}[key]
         finding = _check(key, values[key], want, sizes, result)
@@ -240,7 +243,10 @@ def _backward_chain(values, r, X, Y, sizes, result):
 
     def grade(key, want, upstream=None):
         if upstream in values and _usable(values[upstream], r[upstream].shape) is None:
-            return False  # built on the student's own upstream, which it cannot take: not graded on it
+            if _array(values[key]) is not None:
+                return False  # built on the student's own upstream, which it cannot take: not graded on it
+            found[BACKWARD[key]] = (_not_numbers(key, values[key]), shape_guide(BACKWARD[key], *sizes))
+            return found[BACKWARD[key]][0]
         finding = _check(key, values[key], want, sizes, result)
         if _usable(values[key], want.shape) is not None:
             local[key] = _usable(values[key], want.shape)
@@ -354,6 +360,8 @@ def _diagnose_exception(record, arrays, result, stage, r, X, Y, sizes, program=N
     if stage == "backward":
         values.update({n: v for n in ("dZ2", "dZ1") if (v := _own(variables, n)) is not _ABSENT})
     missing = record.get("name") in order and record["type"] == "NameError"
+    if missing:  # its own line is missing: not a notebook variable it means to read
+        text, at = raised_text({**record, "function": function, "name": None}, program)
     found = (_forward_chain(values, r, X, sizes, result) if stage == "forward"
              else _backward_chain(values, r, X, Y, sizes, result))
     if missing:  # the template's lines are still comments: every array not assigned is an equation not written

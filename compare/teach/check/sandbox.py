@@ -176,6 +176,44 @@ class CourseTests(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__doc__ = "The course's tests: check grades the functions itself and does not run them."
 
 
+class LazyModule(types.ModuleType):
+    """A module a graded file imports with `import X` (or `import X.Y as Z`), imported when first used: sklearn
+    or matplotlib take a second of CPU time to import, and graded functions seldom use them. Its first use
+    binds the real module in the file's namespace."""
+
+    def __init__(self, name, modules, namespace, key):
+        super().__init__(name)
+        self.__dict__["_lazy"] = (modules, namespace, key)
+
+    def __getattr__(self, attr):
+        modules, namespace, key = self.__dict__["_lazy"]
+        for name in modules:
+            module = importlib.import_module(name)
+        real = sys.modules[self.__name__] if self.__name__ in sys.modules else module
+        if namespace.get(key) is self:
+            namespace[key] = real
+        return getattr(real, attr)
+
+
+def _import_lazily(node, namespace):
+    """Bind the names of an `import` statement to LazyModules, if none of its modules is loaded yet; False
+    when it should run as it is. A module that does not exist fails here, as the statement would."""
+    import importlib.util
+    if not isinstance(node, ast.Import) or any(a.name.partition(".")[0] in sys.modules for a in node.names):
+        return False
+    for alias in node.names:
+        if importlib.util.find_spec(alias.name.partition(".")[0]) is None:
+            raise ModuleNotFoundError(f"No module named {alias.name.partition('.')[0]!r}")
+    for alias in node.names:
+        key = alias.asname or alias.name.partition(".")[0]
+        bound = alias.name if alias.asname else alias.name.partition(".")[0]
+        previous = namespace.get(key)
+        earlier = previous.__dict__["_lazy"][0] if isinstance(previous, LazyModule) and previous.__name__ == bound \
+            else []
+        namespace[key] = LazyModule(bound, earlier + [alias.name], namespace, key)
+    return True
+
+
 def load(units, name="student"):
     """(namespace, record): run each unit's defining statements in order; a statement that fails (an import
     of a module that is not installed, a name from a notebook cell) is noted, and the others still run."""
@@ -188,7 +226,8 @@ def load(units, name="student"):
         body = ast.parse(source, unit["filename"]).body
         for index in unit["keep"]:
             try:
-                exec(compile(ast.Module([body[index]], []), unit["filename"], "exec"), namespace)
+                if not _import_lazily(body[index], namespace):
+                    exec(compile(ast.Module([body[index]], []), unit["filename"], "exec"), namespace)
             except BaseException as e:  # noqa: BLE001 - even exit(): this statement is noted, the rest goes on
                 failed.append({"unit": number, "index": index, "error": last_line(e), "type": type(e).__name__})
     functions = {n: str(_signature(f)) for n, f in namespace.items()
@@ -356,7 +395,7 @@ def main(job):
         progress_file.write(text + "\n")
         progress_file.flush()
     at = sys.meta_path.index(importlib.machinery.PathFinder)
-    sys.meta_path[at:at] = [Folder(spec["folder"], spec["hidden"]), Folder(spec["course"])]
+    sys.meta_path[at:at] = [Folder(spec["course"]), Folder(spec["folder"], spec["hidden"])]  # the course's helpers
     sys.meta_path.insert(0, Blocked(spec["blocked"]))
     sys.meta_path.append(CourseTests(spec["course_tests"]))
     progress("load")
