@@ -87,7 +87,8 @@ def grade(records, arrays, expected, result, signatures=None, program=None):
             inner = record.get("function")
             at = raised_text(record, program)[1].replace("\n  at ", " at ")
             explained = program.explain(record["name"]) if program and record.get("name") else None
-            problem = f"{one_line(explained)} ({one_line(record['message'])}){at}" if explained else \
+            caller = f"{inner} " if inner and inner != name else ""
+            problem = f"{caller}{one_line(explained)} ({one_line(record['message'])}){at}" if explained else \
                 f"raised {one_line(record['message'])}{f' in {inner}' if inner and inner != name else ''}{at}"
         else:
             problem = CHECKS[name](decode(record["value"], arrays), expected, records, arrays, result)

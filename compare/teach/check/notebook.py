@@ -84,8 +84,9 @@ class Program:
             return f"uses `{name}`, imported at {place} ({statement.text}), which fails here: {error}"
         if name in self.failed or name in self.variables:
             place = self.failed[name][0] if name in self.failed else self.variables[name]
-            return f"reads the notebook variable `{name}`, which is not an argument (the notebook sets it at " \
-                   f"{place}, which check does not run)"
+            whole = "the notebook" if self.path.suffix == ".ipynb" else "the file"
+            return f"reads the notebook variable `{name}`, which is not an argument ({whole} sets it at {place}, " \
+                   "which check does not run)"
         return None
 
 

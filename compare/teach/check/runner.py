@@ -101,12 +101,15 @@ def _answer(out, token, calls, end):
         return Outcome(failure=("exit", 0), **end)
     try:
         result = json.loads((out / "out.json").read_text())
-        with np.load(out / "out.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
     except (ValueError, OSError, UnicodeDecodeError) as e:
         return Outcome(failure=("garbled", str(e)), **end)
     if not isinstance(result, dict) or result.get("token") != token:
         return Outcome(failure=("forged", ""), **end)
+    try:
+        with np.load(out / "out.npz", allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as e:  # noqa: BLE001 - whatever np.load raises on a file that is not whole
+        return Outcome(failure=("garbled", f"{type(e).__name__}: {e}"), **end)
     records = result.get("calls")
     if result.get("complete") is not True or not isinstance(records, dict) or any(
             not isinstance(records.get(c["id"]), dict) or records[c["id"]].get("status") not in ANSWERS for c in calls):

@@ -280,7 +280,9 @@ def call(namespace, spec, inputs, raw, files, encoder):
         finally:
             sys.setprofile(None)
     except BaseException as e:  # noqa: BLE001 - whatever the student's code raises, exit() included, is a diagnosis
+        _only_the_child()
         return _raised(e, f, files, encoder), None
+    _only_the_child()
     record = {"status": "ok", "value": encoder.encode(out), "changed": _changed(before, values)}
     if frames:
         record["locals"] = _locals(frames[-1], encoder)
@@ -290,6 +292,12 @@ def call(namespace, spec, inputs, raw, files, encoder):
 
 
 _MISSING = object()
+CHILD = [None]  # the pid of the grading child: a copy that the student's code forked never answers
+
+
+def _only_the_child():
+    if CHILD[0] is not None and os.getpid() != CHILD[0]:
+        os._exit(0)
 
 
 def _value(spec, inputs, raw):
@@ -382,6 +390,7 @@ def _cpu_after_load(seconds):
 
 
 def main(job):
+    CHILD[0] = os.getpid()
     token = sys.stdin.readline().strip()  # the grader's, before any student code can read it
     sys.stdin = open(os.devnull)  # input() is an EOFError, a diagnosis
     os.dup2(sys.stdin.fileno(), 0)
@@ -400,9 +409,11 @@ def main(job):
     sys.meta_path.append(CourseTests(spec["course_tests"]))
     progress("load")
     namespace, loaded = load(spec["units"])
+    _only_the_child()
     if spec.get("cpu"):
         _cpu_after_load(spec["cpu"])
     records, arrays = run_calls(namespace, spec["calls"], inputs, [u["filename"] for u in spec["units"]], progress)
+    _only_the_child()
     progress("done")
     np.savez(os.path.join(out, "out.npz"), **arrays)
     with open(os.path.join(out, "out.tmp"), "w") as f:
