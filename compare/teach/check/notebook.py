@@ -16,7 +16,7 @@ from pathlib import Path
 SUFFIXES = (".py", ".ipynb")
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")  # cell magics whose body is Python
 MAGIC_ASSIGNMENT = re.compile(r"[\w.,\s\[\]()*]+=\s*[%!]")   # files = !ls, t = %timeit -o f()
-HELP = re.compile(r"\??[\w.]+\?{1,2}")                       # np.dot?, ?np.dot, np.dot??
+HELP = re.compile(r"\?{1,2}[\w.*]+|[\w.*]+\?{1,2}")           # np.dot?, ?np.sum, np.dot??
 
 
 @dataclass

@@ -42,12 +42,13 @@ def become_subreaper():
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def limit_resources(cpu=None, memory=None, output=None):
-    """Limits for this process and what it starts: CPU seconds (SIGXCPU at `cpu`, SIGKILL a second later),
-    bytes of address space, bytes any file it writes may reach; no core files."""
+def limit_resources(cpu=None, memory=None, output=None, cpu_most=None):
+    """Limits for this process and what it starts: CPU seconds (SIGXCPU at `cpu`; the process may raise that
+    to `cpu_most`, and SIGKILL comes a second after it), bytes of address space, bytes any file it writes may
+    reach; no core files."""
     import resource
     if cpu:
-        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 1))
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(max(cpu, cpu_most or 0)) + 1))
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
     if output:
@@ -102,7 +103,7 @@ def _reap():
 
 # --- the supervisor (this file run as a script) -------------------------------------------------------
 
-def supervise(command, *, parent, cpu=None, memory=None, output=None, stdout=None, stderr=None):
+def supervise(command, *, parent, cpu=None, cpu_most=None, memory=None, output=None, stdout=None, stderr=None):
     """Run `command` under the limits, kill everything it leaves, and return how it ended."""
     become_subreaper()
     die_with_parent(signal.SIGTERM)
@@ -123,7 +124,7 @@ def supervise(command, *, parent, cpu=None, memory=None, output=None, stdout=Non
     if child == 0:
         try:
             die_with_parent(signal.SIGKILL)
-            limit_resources(cpu, memory, output)
+            limit_resources(cpu, memory, output, cpu_most)
             for fd, path in ((1, stdout), (2, stderr)):
                 if path:
                     os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
@@ -151,7 +152,7 @@ def supervise(command, *, parent, cpu=None, memory=None, output=None, stdout=Non
 def _main(argv):
     split = argv.index("--")
     options = dict(a.split("=", 1) for a in argv[:split])
-    numbers = {k: float(options[k]) if options.get(k) else None for k in ("cpu", "memory", "output")}
+    numbers = {k: float(options[k]) if options.get(k) else None for k in ("cpu", "cpu_most", "memory", "output")}
     report = supervise(argv[split + 1:], parent=int(options["parent"]), stdout=options.get("stdout"),
                        stderr=options.get("stderr"), **numbers)
     sys.stdout.write(json.dumps(report) + "\n")
@@ -163,7 +164,7 @@ def _main(argv):
 _live, _lock, _stopping = set(), threading.Lock(), threading.Event()
 
 
-def start(command, *, cwd, env, cpu=None, memory=None, output=None, stdout=None, stderr=None):
+def start(command, *, cwd, env, cpu=None, cpu_most=None, memory=None, output=None, stdout=None, stderr=None):
     """Start `command` under a supervisor (Linux) that holds it to the limits and kills its whole tree when
     it ends, when `stop` or `stop_all` is called, or when this process dies. Its standard input is a pipe.
 
@@ -172,8 +173,8 @@ def start(command, *, cwd, env, cpu=None, memory=None, output=None, stdout=None,
     """
     if _stopping.is_set():
         raise KeyboardInterrupt
-    options = [f"parent={os.getpid()}", f"cpu={cpu or ''}", f"memory={memory or ''}", f"output={output or ''}",
-               f"stdout={stdout or ''}", f"stderr={stderr or ''}"]
+    options = [f"parent={os.getpid()}", f"cpu={cpu or ''}", f"cpu_most={cpu_most or ''}", f"memory={memory or ''}",
+               f"output={output or ''}", f"stdout={stdout or ''}", f"stderr={stderr or ''}"]
     with _lock:
         process = subprocess.Popen([sys.executable, "-I", "-S", os.path.abspath(__file__), *options, "--", *command],
                                    cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -75,7 +75,7 @@ def _run(job, program, calls, inputs, hidden, cpu, memory, load_cpu):
         state["late"] = state["late"] or time.monotonic() > deadline[0]
         return state["late"]
     process = processes.start([sys.executable, "-I", "-B", str(Path(sandbox.__file__).resolve()), str(job)],
-                              cwd=job / "scratch", env=env, cpu=load_cpu + cpu, memory=memory,
+                              cwd=job / "scratch", env=env, cpu=load_cpu, cpu_most=load_cpu + cpu, memory=memory,
                               output=sandbox.OUTPUT_LIMIT, stdout=job / "stdout", stderr=job / "stderr")
     report = processes.wait(process, (token + "\n").encode(), overdue)
     if processes._stopping.is_set():
@@ -88,7 +88,8 @@ def _run(job, program, calls, inputs, hidden, cpu, memory, load_cpu):
     if state["late"]:
         return Outcome(failure=("wall", WALL_FACTOR * limit), **end)
     sig = report.get("signal")
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and (report.get("cpu") or 0) >= load_cpu + cpu):
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and (report.get("cpu") or 0) >= (load_cpu + cpu if state[
+            "loaded"] else load_cpu)):
         return Outcome(failure=("cpu", limit), **end)
     if sig or report.get("exit") != 0:
         return Outcome(failure=("exit", -sig if sig else report.get("exit", -1)), **end)
@@ -158,8 +159,10 @@ def describe(outcome, calls):
         return f"used its {value:g} s of CPU time {doing} without finishing (an endless loop such as while True?); " \
                "stopped"
     if kind == "wall":
-        return f"did not finish within {value:g} s {doing}, while using little CPU time (waiting for something: a " \
-               "sleep, input, a lock?); stopped"
+        cpu = outcome.cpu or 0.0
+        why = "waiting for something: a sleep, input, a lock?" if cpu < 0.1 * value else \
+            "computing on a machine too busy to give it the CPU time: an endless loop?"
+        return f"did not finish within {value:g} s {doing}, using {cpu:.1f} s of CPU time ({why}); stopped"
     if kind == "forged":
         return "wrote an answer file of its own into check's working folder, which check does not read: a " \
                "function gives its result with return"

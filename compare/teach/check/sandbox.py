@@ -386,7 +386,7 @@ def _cpu_after_load(seconds):
     used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard != resource.RLIM_INFINITY:
-        resource.setrlimit(resource.RLIMIT_CPU, (min(hard, int(used + seconds) + 1), hard))
+        resource.setrlimit(resource.RLIMIT_CPU, (min(hard - 1, int(used + seconds) + 1), hard))
 
 
 def main(job):

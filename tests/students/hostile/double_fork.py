@@ -1,7 +1,10 @@
-# Right, but backward_propagation double-forks a grandchild into a session of its own, spinning forever (its pid goes to $CHECK_TEST_PID_FILE).
+# Right, but its first backward_propagation double-forks a grandchild into a session of its own, spinning
+# forever (its pid goes to $CHECK_TEST_PID_FILE).
 import os
 
 import numpy as np
+
+forked = []
 
 
 def sigmoid(x):
@@ -49,6 +52,9 @@ def compute_cost(A2, Y, parameters):
 
 
 def backward_propagation(parameters, cache, X, Y):
+    if forked:
+        return right_backward(parameters, cache, X, Y)
+    forked.append(True)
     child = os.fork()
     if child == 0:
         os.setsid()
@@ -59,6 +65,10 @@ def backward_propagation(parameters, cache, X, Y):
                 pass
         os._exit(0)
     os.waitpid(child, 0)
+    return right_backward(parameters, cache, X, Y)
+
+
+def right_backward(parameters, cache, X, Y):
     m = X.shape[1]
     W1 = parameters["W1"]
     W2 = parameters["W2"]

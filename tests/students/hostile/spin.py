@@ -1,4 +1,5 @@
-# backward_propagation spins, and so does a grandchild it double-forks (pid to $CHECK_TEST_PID_FILE): for stopping check with a signal.
+# backward_propagation spins, and so does a grandchild it double-forks (pid to $CHECK_TEST_PID_FILE): for
+# stopping check with a signal.
 import os
 
 import numpy as np
