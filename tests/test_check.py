@@ -202,7 +202,8 @@ def test_check_diagnosis_exits_1_and_shows_the_students_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("def forward_propagation(X, parameters:\n    pass\n", "cannot be loaded: SyntaxError: '(' was never closed (line 1)"),
+    ("def forward_propagation(X, parameters:\n    pass\n",
+     "cannot be loaded: SyntaxError: '(' was never closed (line 1)"),
     ("from no_such_helpers import sigmoid\n", "defines no function forward_propagation(X, parameters), the course's "
                                               "name (it defines: no functions)"),
     ("import sys\nclass Exit:\n    sys.exit(3)\n", "defines no function forward_propagation"),
@@ -326,7 +327,8 @@ def test_check_grades_a_class_folder_one_line_each_with_a_summary_and_json(tmp_p
         assert row["verdict"] == verdict.lower()
         if verdict == "FAIL":
             text = " ".join(w["problem"] + " " + w["hint"] for w in row["wrong"]) + " ".join(row["functions"].values())
-            names = [w["name"] for w in row["wrong"]] + [n for n, v in row["functions"].items() if v.startswith("WRONG")]
+            names = [w["name"] for w in row["wrong"]] + [n for n, v in row["functions"].items()
+                                                         if v.startswith("WRONG")]
             assert names[0] == first and words in text, (name, row["wrong"], row["functions"])
             assert f"{STUDENTS / name}  {first}" in line
         elif verdict == "ERROR":

@@ -51,7 +51,8 @@ def test_a_cost_that_is_not_a_finite_real_number_is_wrong(bad):
 def test_updated_weights_that_are_not_finite_are_wrong_and_so_is_nn_model(factor):
     ns = course()
     right = ns["update_parameters"]
-    ns["update_parameters"] = lambda p, g, learning_rate=1.2: {k: v * factor for k, v in right(p, g, learning_rate).items()}
+    ns["update_parameters"] = lambda p, g, learning_rate=1.2: {k: v * factor
+                                                               for k, v in right(p, g, learning_rate).items()}
     result = grade(ns)
     assert "contains NaN or infinite values" in result.functions["update_parameters"]
     assert "contains NaN or infinite values" in result.functions["nn_model"]
@@ -74,7 +75,8 @@ def test_a_non_finite_or_complex_array_fails_its_equation(where, bad):
     result = grade(spoiled_forward, spoiled_backward)
     eq = "F1" if where == "Z1" else "B5"
     assert result.status[eq] == "WRONG" and not result.ok
-    assert ("complex" if bad == 1j else "NaN or infinite") in next(w["problem"] for w in result.wrong if w["name"] == eq)
+    problem = next(w["problem"] for w in result.wrong if w["name"] == eq)
+    assert ("complex" if bad == 1j else "NaN or infinite") in problem
 
 
 def test_no_comparison_in_the_grader_can_pass_a_nan():
@@ -114,7 +116,6 @@ def test_b1_and_b4_are_seen_through_the_gradients_only_when_those_match():
     def backward(parameters, cache, X, Y):  # no dZ2 or dZ1 by those names: B1, B4 are judged by the gradients
         m = X.shape[1]
         d2 = cache["A2"] - Y
-        d1 = (parameters["W2"].T @ d2) * (1 - cache["A1"] ** 2)
         return {"dW2": d2 @ cache["A1"].T / m, "db2": d2.sum(axis=1, keepdims=True) / m,
                 "dW1": None, "db1": None}
     result = grade(course()["forward_propagation"], backward)
@@ -181,8 +182,8 @@ def test_text_a_student_controls_is_escaped_and_never_starts_a_line(tmp_path, ca
     assert main(["check", str(folder), "--csv", str(tmp_path / "g.csv")]) == 1
     out = capsys.readouterr().out
     for line in out.splitlines():
-        assert re.match(r"(PASS|FAIL|ERROR) +\d+/\d+  " + re.escape(str(folder)) + "/|\\d+ files: |CSV gradebook", line), \
-            repr(line)
+        verdict = r"(PASS|FAIL|ERROR) +\d+/\d+  " + re.escape(str(folder)) + "/"
+        assert re.match(verdict + r"|\d+ files: |CSV gradebook", line), repr(line)
     assert "\r" not in out and "\x1b" not in out
     assert "oops\\nPASS   16/16  alice.py\\r\\x1b[1A\\x1b[2KPASS" in out
     assert "x.py\\nPASS   dave.py" in out
@@ -219,7 +220,8 @@ def test_a_folder_says_what_it_skipped_and_grades_a_file_named_thrice_once(tmp_p
     out = capsys.readouterr().out
     assert f"Note: skipped {folder / 'fifo.py'}: it is a FIFO, not a file" in out
     assert f"Note: skipped {folder / 'gone.ipynb'}: it is a link to nothing, not a file" in out
-    assert f"Note: skipped {folder / 'planar_utils.py'}: the course's planar_utils.py, which the others may import" in out
+    assert f"Note: skipped {folder / 'planar_utils.py'}: the course's planar_utils.py, which the others may " \
+           "import" in out
     assert f"Note: {folder / 'alice.py'} is named 3 times: graded once" in out
     assert out.splitlines()[-1].startswith("1 file: 1 pass, 0 fail, 0 cannot be graded; 16 of 16 points")
 

@@ -192,7 +192,8 @@ def test_a_file_with_every_course_import_loads(tmp_path):
                "from dnn_app_utils_v3 import *\nfrom lr_utils import load_dataset\nimport sklearn.linear_model\n"
                # last, as a week-3 file has it: dnn_utils' sigmoid returns (A, cache), planar_utils' returns A
                "from planar_utils import plot_decision_boundary, sigmoid, load_planar_dataset, load_extra_datasets\n")
-    source = (STUDENTS / "right_course.py").read_text().replace("import numpy as np\n", "import numpy as np\n" + imports)
+    source = (STUDENTS / "right_course.py").read_text()
+    source = source.replace("import numpy as np\n", "import numpy as np\n" + imports)
     path = tmp_path / "student.py"
     path.write_text(source.replace("def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n", ""))
     result = check_file(path)
@@ -220,9 +221,9 @@ def test_prints_inside_graded_functions_and_an_in_place_update_pass(capsys):
 def test_an_update_in_place_returning_none_is_a_note_not_a_failure(tmp_path):
     source = (STUDENTS / "in_place_update.py").read_text()
     path = tmp_path / "none.py"
-    path.write_text(source.replace("    print(\"updated, W1[0, 0] =\", parameters[\"W1\"][0, 0])\n    return parameters",
-                                   "    pass").replace("        parameters = update_parameters(parameters, grads)",
-                                                      "        update_parameters(parameters, grads)"))
+    returned = "    print(\"updated, W1[0, 0] =\", parameters[\"W1\"][0, 0])\n    return parameters"
+    path.write_text(source.replace(returned, "    pass").replace("        parameters = update_parameters(parameters, grads)",
+                                                                 "        update_parameters(parameters, grads)"))
     result = check_file(path)
     assert result.ok, result.functions
     assert any("updates the parameters in place and returns None" in n for n in result.notes)

@@ -12,7 +12,7 @@ from .notebook import read
 from .problems import build_job
 from .result import Grade
 from .runner import LOAD_CPU, describe, run_in_child
-from .sandbox import run_calls
+from .sandbox import run_calls, signature_text
 
 TIMEOUT = 10.0         # CPU seconds for a file's functions: the course's take milliseconds
 MEMORY = 2 * 2**30     # bytes of address space for the child: numpy, even torch, load within it
@@ -58,9 +58,10 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
     for name, params in SIGNATURES.items():
         if name not in defined:
             why = program.failed.get(name)
-            raise ValueError(f"{path}: " + (f"the definition of {name} ({why[0]}) fails here: {why[2]}" if why else
-                             f"defines no function {name}({', '.join(params)}), the course's name (it defines: "
-                             f"{', '.join(sorted(defined)) or 'no functions'})") + "".join(f"; {n}" for n in program.notes))
+            lacks = f"the definition of {name} ({why[0]}) fails here: {why[2]}" if why else \
+                f"defines no function {name}({', '.join(params)}), the course's name (it defines: " \
+                f"{', '.join(sorted(defined)) or 'no functions'})"
+            raise ValueError(f"{path}: {lacks}" + "".join(f"; {n}" for n in program.notes))
         if outcome.calls[f"p0.{name.split('_')[0]}"]["status"] == "signature":
             raise ValueError(f"{path}: {name}{defined[name]} cannot be called as the course calls it, "
                              f"{name}({', '.join(params)})")
@@ -107,14 +108,6 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     result = Grade(name="your functions", output=out.getvalue())
     grade_records(records, arrays, refs, result)
     if namespace:
-        signatures = {n: str(_signature(f)) for n, f in functions.items() if callable(f)}
+        signatures = {n: signature_text(f) for n, f in functions.items() if callable(f)}
         assignment.grade(records, arrays, expected, result, signatures)
     return result
-
-
-def _signature(f):
-    import inspect
-    try:
-        return inspect.signature(f)
-    except (TypeError, ValueError):
-        return "(...)"

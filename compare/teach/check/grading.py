@@ -13,7 +13,8 @@ from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 from impls.numpy_backend import sigmoid
 
-from .mistakes import EXITS, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values, exception_hint, shape_guide
+from .mistakes import (EXITS, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values, exception_hint,
+                       shape_guide)
 from .problems import course_grads
 from .sandbox import Opaque, Returned, decode
 

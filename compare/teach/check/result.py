@@ -91,6 +91,7 @@ class Grade:
         return {"verdict": self.verdict, "error": self.error, "points": self.points, "max_points": self.max_points,
                 "equations": self.status, "functions": self.functions, "first": self.first,
                 "hint": self.hint if self.wrong else self.functions.get(self.first, "")[7:],
-                "wrong": self.wrong, "also": self.also, "where": self.where, "problems": [list(p) for p in self.problems],
+                "wrong": self.wrong, "also": self.also, "where": self.where,
+                "problems": [list(p) for p in self.problems],
                 "largest_error": self.largest_error, "version": self.version, "notes": self.notes,
                 "output": self.output}
