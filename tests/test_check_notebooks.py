@@ -1,8 +1,10 @@
 """`check` on what students hand in: the course's week-3 notebook as downloaded (three course versions, the
 untouched templates), its helper modules, notebook variables, prints; and `grade` inside a notebook."""
+import itertools
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -68,7 +70,11 @@ def test_the_mistakes_notebook_names_each_mistake_and_what_broke_nn_model(capsys
     assert re.search(r"^F3 is wrong \(problem 1 of 3.*\): Z2 = W2 A1 \+ b2$", out, re.M)
     assert "Also wrong: B6" in out and "lost keepdims" in out
     assert re.search(r"^  compute_cost +WRONG: .*the sign is wrong", out, re.M)
-    nn_model = next(line for line in out.splitlines() if line.startswith("  nn_model"))
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  nn_model"))
+    wrapped = list(itertools.takewhile(lambda line: line.startswith(" " * 26), lines[start + 1:]))  # long ones wrap
+    nn_model = " ".join(line.strip() for line in lines[start:start + 1 + len(wrapped)])
+    assert all(len(line) <= 120 for line in lines[start:start + 1 + len(wrapped)])
     assert "b1 had become (4, 4), not (4, 1), because db1 has shape (4,)" in nn_model and "(see B6)" in nn_model
     assert "on nn_model's problem: n_x=" in nn_model and "at line 23 of code cell 11" in nn_model
 
@@ -257,3 +263,36 @@ def test_the_json_of_a_notebook_class_keeps_what_each_printed(tmp_path, capsys):
                  "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["files"]
     assert [r["verdict"] for r in rows] == ["pass", "pass"] and "dW1 =" in rows[1]["output"]
+
+
+def test_the_readme_shows_grading_from_a_notebook_and_quotes_real_output(capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^ *```(\w*)\n(.*?)^ *```$", readme, re.M | re.S)
+    snippet = next(textwrap.dedent(block) for kind, block in blocks
+                   if kind == "python" and "from compare.teach.check import grade" in block)
+    namespace = course_namespace()
+    exec(compile(snippet, "<README>", "exec"), namespace)  # a notebook's cell: the functions are its globals
+    results = [grade(namespace["forward_propagation"], namespace["backward_propagation"]), grade(namespace)]
+    assert [r.points for r in results] == [10, 16]
+    quoted = next(textwrap.dedent(block) for kind, block in blocks
+                  if "$ python -m compare check tests/notebooks/W3A1_2021_mistakes.ipynb" in block)
+    lines = quoted.splitlines()
+    assert main(["check", str(NOTEBOOKS / "W3A1_2021_mistakes.ipynb")]) == 1
+    assert capsys.readouterr().out.splitlines() == lines[1:]
+
+
+def course_namespace():
+    namespace = {}
+    exec(compile((STUDENTS / "right_course.py").read_text(), "<notebook cell>", "exec"), namespace)
+    return namespace
+
+
+def test_the_readme_quotes_the_class_run_as_it_prints(tmp_path, monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = next(textwrap.dedent(block) for kind, block in re.findall(r"^ *```(\w*)\n(.*?)^ *```$", readme,
+                                                                       re.M | re.S)
+                  if "$ python -m compare check tests/notebooks --csv grades.csv" in block).splitlines()
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "tests/notebooks", "--csv", str(tmp_path / "grades.csv")]) == 1
+    assert capsys.readouterr().out.splitlines()[:-1] == quoted[1:-1]
+    assert quoted[-1] == "CSV gradebook written to grades.csv"

@@ -131,9 +131,9 @@ def _add(program, label, filename, text):
     source, magic_names, error = python_source(text)
     unit = Unit(label, filename, source, error=error)
     program.units.append(unit)
-    place = f"{label}, " if label else ""
+    of = f" of {label}" if label else ""
     for name in magic_names:
-        program.variables.setdefault(name, f"{place}an IPython line")
+        program.variables.setdefault(name, f"an IPython line{of}")
     if error:
         if label:
             program.notes.append(f"{label} is not Python ({error}): its definitions are not graded")
@@ -154,7 +154,7 @@ def _add(program, label, filename, text):
                                              isinstance(node, (ast.Import, ast.ImportFrom))))
         else:
             for name in names:
-                program.variables.setdefault(name, f"{place}line {node.lineno}")
+                program.variables.setdefault(name, f"line {node.lineno}{of}")
     return unit
 
 

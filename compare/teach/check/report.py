@@ -5,6 +5,7 @@ it is printed (compare.cli.one_line), and in the class table it never starts a l
 """
 import csv
 import io
+import textwrap
 
 from compare.cli import one_line
 
@@ -12,6 +13,7 @@ from .grading import EQUATIONS
 
 LABELS = {"cache": "The cache", "parameters": "The parameters", "process": "Your code did not answer",
           "forward_propagation": "forward_propagation", "backward_propagation": "backward_propagation"}
+WIDTH = 116  # a function's verdict wraps at this width
 CSV_COLUMNS = ("file", "verdict", "points", "max_points", "first_wrong", "problem", "hint")
 
 
@@ -29,7 +31,9 @@ def format_grade(result, name):
     graded = {n: v for n, v in result.functions.items() if not v.startswith("not graded")}
     if result.functions:
         lines.append("")
-        lines += [f"  {name:22}{verdict}" for name, verdict in graded.items()]
+        for name, verdict in graded.items():  # long verdicts wrap under themselves
+            lines += textwrap.wrap(verdict, WIDTH, initial_indent=f"  {name:22}", subsequent_indent=" " * 26,
+                                   break_on_hyphens=False, break_long_words=False)
         absent = [n for n in result.functions if n not in graded]
         if absent:
             lines.append(f"  not graded (not defined in the file): {', '.join(absent)}")
