@@ -191,6 +191,11 @@ def stop(process):
         pass
 
 
+def allow():
+    """A new run may start children again (after a stop_all of an earlier one in this process)."""
+    _stopping.clear()
+
+
 def stop_all():
     """Ctrl-C or SIGTERM: every supervised tree is killed now, and none starts after."""
     _stopping.set()

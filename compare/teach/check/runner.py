@@ -141,8 +141,9 @@ def remove(folder):
             function(path)
         except OSError:
             pass
+    handler = {"onexc": lambda f, p, e: writable(f, p, None)} if sys.version_info >= (3, 12) else {"onerror": writable}
     for _ in range(3):
-        shutil.rmtree(folder, onerror=writable)
+        shutil.rmtree(folder, **handler)
         if not os.path.lexists(folder):
             return
         time.sleep(0.05)
