@@ -1,6 +1,7 @@
 """One submission graded: `check_file` runs a file's or a notebook's functions in a child process; `grade`
 grades functions already in this process, a notebook's, where a student works."""
 import contextlib
+import inspect
 import io
 import warnings
 from pathlib import Path
@@ -100,7 +101,7 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
                          "or grade(globals())")
     calls, inputs, refs = build_job(problems, seed)
     more, more_inputs, expected = assignment.build(seed) if namespace else ([], {}, None)
-    files = {f.__code__.co_filename for f in functions.values() if hasattr(f, "__code__")}
+    files = {f.__code__.co_filename for f in functions.values() if inspect.isfunction(f)}
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()) as out, \
             contextlib.redirect_stderr(out):
         warnings.simplefilter("ignore")
@@ -108,6 +109,6 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     result = Grade(name="your functions", output=out.getvalue())
     grade_records(records, arrays, refs, result)
     if namespace:
-        signatures = {n: signature_text(f) for n, f in functions.items() if callable(f)}
+        signatures = {n: signature_text(functions[n]) for n in assignment.FUNCTIONS if callable(functions.get(n))}
         assignment.grade(records, arrays, expected, result, signatures)
     return result

@@ -131,6 +131,8 @@ def supervise(command, *, parent, cpu=None, cpu_most=None, memory=None, output=N
             os.execv(command[0], command)
         finally:
             os._exit(127)
+    if stopped:  # a signal came before the fork: the handler found nothing to kill then
+        os.kill(child, signal.SIGKILL)
     status = usage = None
     while status is None:
         try:
