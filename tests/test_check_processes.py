@@ -163,3 +163,14 @@ def test_options_that_would_break_the_run_are_refused_in_one_line(flags, message
 def test_the_largest_seed_is_a_correct_run(capsys):
     assert main(["check", str(STUDENTS / "right_course.py"), "--seed", "4294967295"]) == 0
     assert "All ten equations are right" in capsys.readouterr().out
+
+
+def test_the_token_reaches_the_child_however_soon_the_first_wait_times_out(tmp_path):
+    """communicate(input, timeout) may time out before writing its input, and a retry never writes it."""
+    from compare.teach.check import processes
+    out = tmp_path / "out"
+    process = processes.start([sys.executable, "-c", "import sys; print(sys.stdin.readline().strip())"],
+                              cwd=tmp_path, env=dict(os.environ), stdout=out)
+    deadline = time.monotonic() + 20
+    report = processes.wait(process, b"the token\n", poll=lambda: time.monotonic() > deadline, step=1e-6)
+    assert report["exit"] == 0 and out.read_text() == "the token\n"

@@ -207,17 +207,23 @@ def stop_all():
 
 
 def wait(process, data=b"", poll=None, step=0.02):
-    """Send `data` to a supervisor's standard input, wait for it and return its report (how the command ended,
-    its CPU time; {} if it gave none). `poll()` is called every `step` seconds while it runs; when it returns
-    True the tree is killed (a wall-clock limit)."""
-    out, first = b"", True
+    """Send `data` (a few bytes: the pipe takes them at once) to a supervisor's standard input, wait for it and
+    return its report (how the command ended, its CPU time; {} if it gave none). `poll()` is called every
+    `step` seconds while it runs; when it returns True the tree is killed (a wall-clock limit)."""
+    out = b""
     try:
+        if process.stdin is not None:  # written here, whole: communicate() given input and a timeout may
+            try:                        # time out before writing it, and never writes it on a retry
+                process.stdin.write(data)
+                process.stdin.close()
+            except OSError:  # the command ended already: its report says how
+                pass
+            process.stdin = None
         while True:
             try:
-                out = process.communicate(input=data if first else None, timeout=step)[0]
+                out = process.communicate(timeout=step)[0]
                 break
             except subprocess.TimeoutExpired:
-                first = False
                 if poll is not None and poll():
                     stop(process)
     finally:
