@@ -213,25 +213,27 @@ def wait(process, data=b"", poll=None, step=0.02):
     out = b""
     try:
         if process.stdin is not None:  # written here, whole: communicate() given input and a timeout may
-            try:                        # time out before writing it, and never writes it on a retry
+            try:                        # time out before writing it and never write it on a retry
                 process.stdin.write(data)
                 process.stdin.close()
             except OSError:  # the command ended already: its report says how
                 pass
             process.stdin = None
-        while True:
+        while True:  # not communicate(timeout=...): under load it can time out before reading, round after round
             try:
-                out = process.communicate(timeout=step)[0]
+                process.wait(timeout=step)
                 break
             except subprocess.TimeoutExpired:
                 if poll is not None and poll():
                     stop(process)
+        out = process.stdout.read()  # one short line, written as it ends: it fits in the pipe
     finally:
         if process.poll() is None:
             stop(process)
             process.wait()
         with _lock:
             _live.discard(process)
+        process.stdout.close()
     try:
         return json.loads(out.decode().strip().splitlines()[-1])
     except (ValueError, IndexError):
