@@ -13,8 +13,8 @@ from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 from impls.numpy_backend import sigmoid
 
-from .mistakes import (EXITS, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values, exception_hint,
-                       shape_guide)
+from .mistakes import (EXITS, LINES, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values,
+                       exception_hint, shape_guide)
 from .problems import course_grads
 from .sandbox import Opaque, Returned, decode
 
@@ -172,7 +172,7 @@ def _forward_chain(values, r, X, sizes, result):
             continue
         if blocked:  # its input is the student's, and not an array it can take: graded only if never right
             if _array(values[key]) is None:
-                found[eq] = (_not_numbers(key, values[key]), shape_guide(eq, *sizes))
+                found[eq] = (_not_numbers(key, values[key]), LINES[eq])
             continue
         want = {"Z1": r["W1"] @ X + r["b1"], "A1": np.tanh(local["Z1"]),
                 "Z2": r["W2"] @ local["A1"] + r["b2"], "A2": sigmoid(local["Z2"])}[key]
@@ -184,8 +184,13 @@ def _forward_chain(values, r, X, sizes, result):
         if finding is None:
             result.status[eq] = "ok"
         else:
-            found[eq] = _known(eq, key, values[key], local, X, None) or (finding, shape_guide(eq, *sizes))
+            found[eq] = _known(eq, key, values[key], local, X, None) or (finding, _hint(eq, values[key], sizes))
     return found
+
+
+def _hint(eq, value, sizes):
+    """How the shapes of the equation fit; or, where there is no array at all, the course's line."""
+    return LINES[eq] if _array(value) is None else shape_guide(eq, *sizes)
 
 
 def _own(variables, name):
@@ -246,7 +251,7 @@ def _backward_chain(values, r, X, Y, sizes, result):
         if upstream in values and _usable(values[upstream], r[upstream].shape) is None:
             if _array(values[key]) is not None:
                 return False  # built on the student's own upstream, which it cannot take: not graded on it
-            found[BACKWARD[key]] = (_not_numbers(key, values[key]), shape_guide(BACKWARD[key], *sizes))
+            found[BACKWARD[key]] = (_not_numbers(key, values[key]), LINES[BACKWARD[key]])
             return found[BACKWARD[key]][0]
         finding = _check(key, values[key], want, sizes, result)
         if _usable(values[key], want.shape) is not None:
@@ -255,7 +260,7 @@ def _backward_chain(values, r, X, Y, sizes, result):
         if finding is None:
             result.status[eq] = "ok"
         else:
-            found[eq] = _known(eq, key, values[key], local, X, Y) or (finding, shape_guide(eq, *sizes))
+            found[eq] = _known(eq, key, values[key], local, X, Y) or (finding, _hint(eq, values[key], sizes))
         return finding
     if "dZ2" in values:
         grade("dZ2", r["dZ2"])
@@ -369,7 +374,7 @@ def _diagnose_exception(record, arrays, result, stage, r, X, Y, sizes, program=N
         for key, eq in order.items():
             if key not in values and eq not in found and result.status[eq] != "ok":
                 found[eq] = (f"{key} is never assigned in {function}: its line is missing, or still a comment",
-                             shape_guide(eq, *sizes))
+                             LINES[eq])
     target = re.match(r"\s*(\w+)\s*=[^=]", line) if line else None
     line_eq = PRODUCED_BY.get(target.group(1)) if target else None
     line_eq = line_eq if line_eq in order.values() else None

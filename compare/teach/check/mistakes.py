@@ -28,6 +28,13 @@ def shape_guide(eq, n_x, n_h, m):
     }[eq]
 
 
+# Each equation as the course's solution writes it: the hint where a value is missing altogether (None).
+LINES = {"F1": "Z1 = np.dot(W1, X) + b1", "F2": "A1 = np.tanh(Z1)", "F3": "Z2 = np.dot(W2, A1) + b2",
+         "F4": "A2 = sigmoid(Z2)", "B1": "dZ2 = A2 - Y", "B2": "dW2 = (1 / m) * np.dot(dZ2, A1.T)",
+         "B3": "db2 = (1 / m) * np.sum(dZ2, axis=1, keepdims=True)",
+         "B4": "dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))", "B5": "dW1 = (1 / m) * np.dot(dZ1, X.T)",
+         "B6": "db1 = (1 / m) * np.sum(dZ1, axis=1, keepdims=True)"}
+
 # Known mistakes: (equation, what the student wrote, why it is wrong, the hint, the arrays it changes).
 # A forward mistake gives its equation's array; a backward one gives dZ2, dZ1 or one gradient.
 MISTAKES = [
