@@ -1,152 +1,162 @@
-"""The `check` command: one file in full, or a class of files one line each with a summary and a JSON gradebook."""
+"""The `check` command: one file in full, or a class one line each, with a summary, a JSON gradebook and a CSV."""
 import json
 import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .grading import EQUATIONS
+from . import processes
+from .checking import MEMORY, TIMEOUT, check_file
+from .files import collect, hidden_modules
+from .notebook import SUFFIXES
+from .report import format_grade, gradebook_csv, summary, table_line
+from .result import Grade
 
 GiB = 2**30
-LABELS = {"cache": "The cache", "parameters": "The parameters", "process": "Your code did not answer"}  # what is not an equation
-
-
-def format_grade(result, name):
-    """The grade as the command prints it for one file."""
-    sizes = ", ".join(str(s) for s in result.problems)
-    lines = [f"Grading {name}: forward_propagation and backward_propagation (tanh hidden layer, sigmoid output)",
-             f"  against the project's NumPy backend on random problems (n_x, n_h, m) = {sizes}, n_y = 1,",
-             "  with weights of order 1 and non-zero biases, so that tanh is far from linear and no mistake hides", ""]
-    for eq, text in EQUATIONS.items():
-        status = result.status[eq]
-        if status == "ok" and eq in ("B1", "B4"):
-            status = f"ok (seen through {'dW2, db2' if eq == 'B1' else 'dW1' + ', db1' * (result.status['B6'] == 'ok')})"
-        lines.append(f"  {eq}  {text:30}{status}")
-    graded = {n: v for n, v in result.functions.items() if not v.startswith("not graded")}
-    if result.functions:
-        lines.append("")
-        lines += [f"  {name:22}{verdict}" for name, verdict in graded.items()]
-        absent = [n for n in result.functions if n not in graded]
-        if absent:
-            lines.append(f"  not graded (not defined in the file): {', '.join(absent)}")
-    lines.append("")
-    if result.ok:
-        lines.append(f"All ten equations are right on {len(result.problems)} random problems: your code computes "
-                     f"what the backends compute (largest relative difference {result.largest_error:.1e}).")
-        return "\n".join(lines)
-    if result.wrong:
-        first = result.wrong[0]
-        eq = first["name"]
-        verdict = "is wrong" if first["reached"] else "is never reached: the code fails before it"
-        where = f" ({result.where})" if result.where else ""
-        title = f"{eq} {verdict}{where}: {EQUATIONS[eq]}" if eq in EQUATIONS else f"{LABELS[eq]}{where}:"
-        lines.append(title)
-        lines += [f"  {line}" if i == 0 else line for i, line in enumerate(first["problem"].splitlines())]
-        if first["hint"]:
-            lines.append(f"Hint: {first['hint']}")
-        for other in result.wrong[1:]:
-            lines.append(f"Also wrong: {other['name']}" + (f" ({EQUATIONS[other['name']]})" if other['name'] in EQUATIONS
-                                                            else "") + f": {other['problem'].splitlines()[0]}")
-        if result.also:
-            lines.append(f"Also off: {', '.join(result.also)}; fix {eq} first, they may follow.")
-    else:
-        lines.append("The ten equations are right; other functions are not (above).")
-    return "\n".join(lines)
-
-
-def summary_line(name, result, error=None):
-    """One line of the class table: name, verdict, the first wrong equation or what failed."""
-    if error is not None:
-        return f"{name}  ERROR  {error}"
-    if result.ok:
-        return f"{name}  PASS"
-    if result.wrong:
-        first = result.wrong[0]
-        what = f"{first['name']} {EQUATIONS[first['name']]}" if first["name"] in EQUATIONS else first["name"]
-        more = f" (+{len(result.wrong) - 1} more)" if len(result.wrong) > 1 else ""
-        return f"{name}  FAIL  {what}: {first['problem'].splitlines()[0]}{more}"
-    name_wrong = next(n for n, v in result.functions.items() if v.startswith("WRONG"))
-    return f"{name}  FAIL  {name_wrong}: {result.functions[name_wrong][7:]}"
+MAX_PROBLEMS = 100              # 3 already show every mistake the grader knows; more only take longer
+MEMORY_GB = (0.5, 2.0**17)      # Python with NumPy needs ~0.4 GB of address space; 128 TiB is all a process has
 
 
 def register(subparsers):
-    from compare.cli import positive_float, positive_int
+    from compare.cli import positive_float, positive_int, seed
 
-    p = subparsers.add_parser("check", help="grade course-style forward_propagation and backward_propagation "
-                              "(and the assignment's other functions) equation by equation, one file or a class")
+    p = subparsers.add_parser("check", help="grade course notebooks or files (forward_propagation, "
+                              "backward_propagation and the assignment's other functions) equation by equation, "
+                              "one file or a class")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE_OR_DIR",
-                   help="Python files defining forward_propagation(X, parameters) -> (A2, cache) and "
-                        "backward_propagation(parameters, cache, X, Y) -> grads; a folder means its .py files")
-    p.add_argument("--problems", type=positive_int, default=3, metavar="N",
-                   help="random problems to try (default: 3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
-    p.add_argument("--timeout", type=positive_float, default=10.0, metavar="S",
-                   help="seconds each file's code may run (default: 10)")
-    p.add_argument("--memory", type=positive_float, default=2.0, metavar="GB",
-                   help="memory each file's code may use, in GB (default: 2)")
-    p.add_argument("--jobs", type=positive_int, default=min(4, os.cpu_count() or 1), metavar="N",
-                   help="files graded at the same time, each in its own process (default: the cores, at most 4)")
+                   help="the course's notebook (.ipynb) or .py files defining forward_propagation(X, parameters) "
+                        "and backward_propagation(parameters, cache, X, Y); a folder means its .ipynb and .py files")
+    p.add_argument("--problems", type=_bounded(positive_int, MAX_PROBLEMS), default=3, metavar="N",
+                   help=f"random problems to try, at most {MAX_PROBLEMS} (default: 3)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--timeout", type=positive_float, default=TIMEOUT, metavar="S",
+                   help=f"CPU seconds each file's functions may use (default: {TIMEOUT:g}); waiting counts "
+                        "too, up to 5 times as long")
+    p.add_argument("--memory", type=_memory(positive_float), default=MEMORY / GiB, metavar="GB",
+                   help=f"address space each file's code may use, in GB (default: {MEMORY / GiB:g})")
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                   help="files graded at the same time, each in its own process (default and most: the cores)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write every file's full result as JSON")
+    p.add_argument("--csv", type=Path, default=None, metavar="PATH",
+                   help="write a gradebook: one row per file with its verdict, points, first mistake and hint")
     p.set_defaults(func=cmd_check)
 
 
-def student_files(paths):
-    """The files to grade: each file named, and the .py files of each folder named, sorted."""
-    files = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.glob("*.py") if p.is_file())
-            if not found:
-                raise ValueError(f"{path}: a folder with no .py files")
-            files += found
-        else:
-            files.append(path)
-    return files
+def _bounded(parse, most):
+    def bounded(text):
+        import argparse
+        value = parse(text)
+        if value > most:
+            raise argparse.ArgumentTypeError(f"{text!r} must be <= {most}")
+        return value
+    return bounded
 
 
-def check_output(path, inputs):
-    """Refuse, before any work, a JSON destination that is a folder, a special file or one of the inputs."""
+def _memory(parse):
+    def memory(text):
+        import argparse
+        value = parse(text)
+        if not MEMORY_GB[0] <= value <= MEMORY_GB[1]:
+            raise argparse.ArgumentTypeError(f"{text!r} must be from {MEMORY_GB[0]:g} (Python with NumPy needs "
+                                             f"about 0.4 GB) to {MEMORY_GB[1]:g} (128 TiB, a process's address space)")
+        return value
+    return memory
+
+
+def cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_outputs(args, files):
+    """Refuse, before any work, a destination that is a folder, a special file, one of the inputs, a name the
+    next run would grade as a submission, or the other destination."""
     from impls.files import check_destination
-    return check_destination(path, [("file to grade", p) for p in inputs], f"--json {path}")
+    outputs = [(flag, path) for flag, path in (("--json", args.json), ("--csv", args.csv)) if path is not None]
+    for flag, path in outputs:
+        if path.suffix in SUFFIXES:
+            raise ValueError(f"{flag} {path}: a {path.suffix} name would be graded as a submission next time; "
+                             f"choose another, such as {path.with_suffix('.json' if flag == '--json' else '.csv')}")
+        check_destination(path, [("file to grade", p) for p in files], f"{flag} {path}")
+    if len(outputs) == 2 and os.path.abspath(args.json) == os.path.abspath(args.csv):
+        raise ValueError(f"--json and --csv name the same file, {args.json}")
 
 
 def cmd_check(args):
-    from impls.files import atomic_write
-
-    from . import check_file
-    files = student_files(args.files)
-    if args.json is not None:
-        check_output(args.json, files)
+    processes.allow()
+    submissions, notes = collect(args.files)
+    paths = [s.path for s in submissions]
+    check_outputs(args, [p for s, p in zip(submissions, paths) if not s.problem])
     memory = int(args.memory * GiB)
-    if len(files) == 1 and args.json is None:
-        result = check_file(files[0], problems=args.problems, seed=args.seed, timeout=args.timeout, memory=memory)
-        print(format_grade(result, files[0].name))
-        return 0 if result.ok else 1
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
+    try:
+        if len(submissions) == 1 and not notes and args.json is None and args.csv is None:
+            if submissions[0].problem:
+                raise ValueError(f"{submissions[0].path}: {submissions[0].problem}")
+            result = check_file(paths[0], problems=args.problems, seed=args.seed, timeout=args.timeout, memory=memory)
+            print(format_grade(result, paths[0].name))
+            return 0 if result.ok else 1
+        return _grade_class(args, submissions, notes, memory)
+    except KeyboardInterrupt:
+        processes.stop_all()  # every file's processes, now
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
-    def grade_one(path):
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does
+
+
+def _main_thread():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _grade_class(args, submissions, notes, memory):
+    from impls.files import atomic_write
+    wanted = args.jobs or cores()
+    jobs = min(wanted, cores())
+    if wanted > jobs:
+        notes.insert(0, f"--jobs {wanted}: this machine has {cores()} cores; grading {jobs} files at a time")
+    for note in notes:
+        print(f"Note: {note}")
+    paths = [s.path for s in submissions if not s.problem]
+
+    def grade_one(submission):
+        if submission.problem:
+            return Grade(name=submission.path.name, error=submission.problem)
         try:
-            return check_file(path, problems=args.problems, seed=args.seed, timeout=args.timeout,
-                              memory=memory), None
+            return check_file(submission.path, problems=args.problems, seed=args.seed, timeout=args.timeout,
+                              memory=memory, hidden=hidden_modules(submission.path, paths))
         except ValueError as e:
-            return None, str(e)
-    rows, counts = [], {"pass": 0, "fail": 0, "error": 0}
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each file has its own child: side by side
-        graded = [pool.submit(grade_one, path) for path in files]
-        try:
-            for path, future in zip(files, graded):  # printed in the files' order
-                result, error = future.result()
-                verdict = "error" if error else "pass" if result.ok else "fail"
-                counts[verdict] += 1
-                print(summary_line(str(path), result, error), flush=True)
-                rows.append({"file": str(path), "verdict": verdict, "error": error,
-                             **(result.to_dict() if result else {}), "output": result.output if result else ""})
-        except BaseException:  # Ctrl-C: the files not started are not started
-            pool.shutdown(cancel_futures=True)
-            raise
-    if args.json is not None:  # written before the last lines are printed: a closed pipe does not lose it
-        text = json.dumps({"files": rows, "summary": counts}, indent=1, allow_nan=False, default=str)
+            return Grade(name=submission.path.name, error=str(e).removeprefix(f"{submission.path}: "))
+    rows = []
+    pool = ThreadPoolExecutor(max_workers=jobs)  # each file has its own child: side by side
+    try:
+        graded = [pool.submit(grade_one, s) for s in submissions]
+        for submission, future in zip(submissions, graded):  # printed in the files' order
+            result = future.result()
+            rows.append((str(submission.path), result))
+            print(table_line(str(submission.path), result), flush=True)
+    except BaseException:  # Ctrl-C: the files not started are not started, the running ones stopped
+        processes.stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    results = [r for _, r in rows]
+    if args.json is not None:  # written before the last lines are printed: a closed pipe does not lose them
+        counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "error")}
+        text = json.dumps({"files": [{"file": f, **r.to_dict()} for f, r in rows], "notes": notes,
+                           "summary": {**counts, "points": sum(r.points for r in results),
+                                       "max_points": sum(r.max_points for r in results)}},
+                          indent=1, allow_nan=False, default=str)
         atomic_write(args.json, lambda f: f.write(text.encode()))
-    print(f"{len(files)} file{'s' * (len(files) != 1)}: {counts['pass']} pass, {counts['fail']} fail, "
-          f"{counts['error']} cannot be loaded")
-    if args.json is not None:
-        print(f"Results written to {args.json}")
-    return 2 if counts["error"] else 1 if counts["fail"] else 0
+    if args.csv is not None:
+        text = gradebook_csv(rows)
+        atomic_write(args.csv, lambda f: f.write(text.encode()))
+    print(summary(results))
+    for flag, path in (("JSON", args.json), ("CSV", args.csv)):
+        if path is not None:
+            print(f"{flag} gradebook written to {path}")
+    return 2 if any(r.error for r in results) else 1 if not all(r.ok for r in results) else 0

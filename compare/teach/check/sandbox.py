@@ -1,26 +1,28 @@
-"""The child process of `check`: load the student's file, call its functions on the inputs the grader
-sends, and send back the raw outputs as plain arrays and JSON (never pickles).
+"""The child process of `check` and its protocol: load the student's code, call its functions on the inputs
+the grader sends, and send back the raw outputs as plain arrays and JSON (never pickles); `decode` reads
+them back on the grader's side.
 
-Run as a script by path (`python -I -B sandbox.py JOB STUDENT.py`: no __pycache__ beside their file), it needs only the standard library
-and NumPy, so nothing of the grader is imported into the process the student's code can change. The
-grader, in its own process, computes every reference value; it trusts a result only when this
-process wrote its answer completely and exited with status 0.
-The same functions run in-process for `grade(forward, backward)` on functions already in memory.
+Run as a script by path (`python -I -B sandbox.py JOB`: no __pycache__ beside the student's files), it
+needs only the standard library and NumPy, so nothing of the grader is imported into the process the
+student's code can change, and it lets the student's code import none of this project's packages. The
+grader, in its own process, computes every reference value; it trusts an answer only when this process
+wrote it completely, with the token it was given on its standard input, and exited with status 0.
+The same calls run in-process (`run_calls`) for functions already in a notebook's memory.
 """
-import importlib.util
+import importlib.machinery
 import inspect
 import json
+import linecache
 import os
 import sys
-import time
 import traceback
-from pathlib import Path
 
 import numpy as np
 
-LOAD_TIMEOUT = 30.0  # seconds to import the student's file and what it imports (torch: seconds when busy)
-MAX_ITEMS = 32
-OUTPUT_LIMIT = 256 * 2**20  # bytes: no file the child writes (its prints included) grows past this  # a dict or tuple longer than this is described, not sent
+MAX_ITEMS = 32           # a dict or tuple longer than this is described, not sent
+MAX_LOCAL = 10**6        # entries: a larger array in the student's locals is not sent back
+OUTPUT_LIMIT = 256 * 2**20  # bytes: no file the child writes (its prints included) grows past this
+NUMERIC = "biufc"        # the dtype kinds sent as arrays: bool, integers, floats, complex
 
 
 def last_line(error):
@@ -29,6 +31,8 @@ def last_line(error):
     except BaseException:  # noqa: BLE001 - a student's exception whose str() raises
         return type(error).__name__
 
+
+# --- the protocol: values as JSON descriptions and arrays ---------------------------------------------
 
 class Encoder:
     """Values as JSON descriptions; their arrays collected in `.arrays` (numeric dtypes only)."""
@@ -46,10 +50,11 @@ class Encoder:
         try:
             if v is None:
                 return {"kind": "none"}
-            if isinstance(v, (bool, int, float, np.bool_, np.number)):
-                return {"kind": "number", "type": kind.__name__, "array": self.store(np.asarray(v, np.float64))}
+            if isinstance(v, (bool, int, float, complex, np.bool_, np.number)):
+                number = np.asarray(v) if not isinstance(v, int) or abs(v) < 2**63 else np.asarray(float(v))
+                return {"kind": "number", "type": kind.__name__, "array": self.store(number)}
             if isinstance(v, np.ndarray):
-                if v.dtype.kind not in "biuf":
+                if v.dtype.kind not in NUMERIC:
                     return {"kind": "object", "type": f"array of {v.dtype}", "error": ""}
                 return {"kind": "array", "type": "ndarray", "array": self.store(v)}
             if kind.__module__.startswith("torch") and hasattr(v, "requires_grad"):
@@ -65,7 +70,9 @@ class Encoder:
             if isinstance(v, (tuple, list)) and depth < 2 and len(v) <= MAX_ITEMS:
                 return {"kind": "tuple" if isinstance(v, tuple) else "list", "type": kind.__name__,
                         "items": [self.encode(x, depth + 1) for x in v]}
-            array = np.asarray(v, dtype=np.float64)  # other array-likes: JAX arrays, np.matrix, lists of numbers
+            array = np.asarray(v)  # other array-likes: JAX arrays, np.matrix, lists of numbers
+            if array.dtype.kind not in NUMERIC:
+                return {"kind": "object", "type": getattr(kind, "__name__", "object"), "error": ""}
             return {"kind": "array", "type": kind.__name__, "array": self.store(array)}
         except BaseException as e:  # noqa: BLE001 - an __array__ or __getitem__ that raises is a diagnosis
             return {"kind": "object", "type": getattr(kind, "__name__", "object"), "error": last_line(e)}
@@ -77,36 +84,47 @@ def _aliases(keys, values):
     return [[a, b] for i, (a, x) in enumerate(arrays) for b, y in arrays[i + 1:] if np.shares_memory(x, y)]
 
 
-def load(path):
-    """(module, record): the student's module, or None and what went wrong."""
-    path = Path(path).resolve()
-    sys.path.insert(0, str(path.parent))  # so that the student's own helper modules import
-    spec = importlib.util.spec_from_file_location(f"student_{path.stem}", path)
-    if spec is None:
-        return None, {"status": "error", "message": "not a Python file"}
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as an import would: dataclasses look the module up there
-    try:
-        spec.loader.exec_module(module)
-    except BaseException as e:  # noqa: BLE001 - a SyntaxError, an import, even exit(): it cannot load
-        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).resolve() == path]
-        if frames and not where:
-            where = f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})"
-        return None, {"status": "error", "message": f"cannot be loaded: {last_line(e)}{where}"}
-    functions = {n: str(_signature(f)) for n, f in vars(module).items()
-                 if inspect.isfunction(f) and f.__module__ == module.__name__}
-    return module, {"status": "ok", "functions": functions}
+class Opaque:
+    """A returned object the child could not turn into numbers: a torch tensor that requires grad, or an
+    object whose __array__ or __getitem__ raised."""
+
+    def __init__(self, desc):
+        self.kind, self.type, self.error = desc["kind"], desc.get("type", "object"), desc.get("error", "")
 
 
-def _signature(f):
-    try:
-        return inspect.signature(f)
-    except (TypeError, ValueError):
-        return "(...)"
+class Returned(dict):
+    """A dict the student returned, with `.aliases`: pairs of keys whose arrays are the same memory."""
+
+    aliases = ()
 
 
-def call(namespace, spec, inputs, raw, path, encoder):
+def decode(desc, arrays):
+    """The Python value an encoded description stands for (see Encoder)."""
+    kind = desc["kind"]
+    if kind == "none":
+        return None
+    if kind == "number":
+        value = arrays[desc["array"]][()]
+        if np.iscomplexobj(value):
+            return complex(value)
+        if "bool" in desc["type"]:
+            return bool(value)
+        return int(value) if "int" in desc["type"] and np.isfinite(value) else float(value)
+    if kind == "array":
+        return arrays[desc["array"]]
+    if kind == "dict":
+        d = Returned(zip(desc["keys"], (decode(v, arrays) for v in desc["items"])))
+        d.aliases = [tuple(a) for a in desc["aliases"]]
+        return d
+    if kind in ("tuple", "list"):
+        items = [decode(v, arrays) for v in desc["items"]]
+        return tuple(items) if kind == "tuple" else items
+    return Opaque(desc)
+
+
+# --- calling the student's functions -------------------------------------------------------------------
+
+def call(namespace, spec, inputs, raw, files, encoder):
     """Run one call of the job; its record (outputs encoded) and the raw value for later calls."""
     f = namespace.get(spec["function"])
     if not callable(f):
@@ -120,7 +138,7 @@ def call(namespace, spec, inputs, raw, path, encoder):
         except ValueError:
             break
     else:
-        return {"status": "signature", "signature": str(_signature(f))}
+        return {"status": "signature", "signature": signature_text(f)}
     values = [_value(a, inputs, raw) for a in args]
     if any(v is _MISSING for v in values):
         return {"status": "skipped"}
@@ -133,6 +151,8 @@ def call(namespace, spec, inputs, raw, path, encoder):
         if event == "return" and frame.f_code is f.__code__:
             frames.append(dict(frame.f_locals))
     try:
+        if "seed" in spec:
+            np.random.seed(spec["seed"])
         sys.setprofile(profile if spec.get("locals") and hasattr(f, "__code__") else None)
         try:
             with np.errstate(all="ignore"):
@@ -140,20 +160,31 @@ def call(namespace, spec, inputs, raw, path, encoder):
         finally:
             sys.setprofile(None)
     except BaseException as e:  # noqa: BLE001 - whatever the student's code raises, exit() included, is a diagnosis
-        return _raised(e, f, path, encoder), None
+        _only_the_child()
+        return _raised(e, f, files, encoder), None
+    _only_the_child()
     record = {"status": "ok", "value": encoder.encode(out), "changed": _changed(before, values)}
     if frames:
-        record["locals"] = _arrays(frames[-1], encoder)
-    if spec.get("repeat"):  # seeded: a second call gives the same values
-        try:
-            with np.errstate(all="ignore"):
-                record["again"] = encoder.encode(f(*[_value(a, inputs, raw) for a in args], **kwargs))
-        except BaseException as e:  # noqa: BLE001
-            record["again"] = {"kind": "object", "type": "exception", "error": last_line(e)}
+        record["locals"] = _locals(frames[-1], encoder)
+    if spec.get("after"):  # what the call left in its dict arguments: an update made in place
+        record["after"] = [encoder.encode(v) if isinstance(v, dict) else {"kind": "none"} for v in values]
     return record, out
 
 
+def signature_text(f):
+    try:
+        return str(inspect.signature(f))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
 _MISSING = object()
+CHILD = [None]  # the pid of the grading child: a copy that the student's code forked never answers
+
+
+def _only_the_child():
+    if CHILD[0] is not None and os.getpid() != CHILD[0]:
+        os._exit(0)
 
 
 def _value(spec, inputs, raw):
@@ -188,160 +219,109 @@ def _changed(before, values):
     return changed
 
 
-def _arrays(local_vars, encoder):
+def _locals(variables, encoder):
+    """A frame's arrays, numbers and Nones, by name (the template's `dZ1 = None` is a finding too)."""
     out = {}
-    for k, v in local_vars.items():
-        if isinstance(v, np.ndarray) and v.dtype.kind in "biuf" and v.size <= 10**6:
-            out[k] = encoder.store(v)
+    for k, v in list(variables.items()):
+        if v is None or isinstance(v, (bool, int, float, complex, np.number)) or (
+                isinstance(v, np.ndarray) and v.dtype.kind in NUMERIC and v.size <= MAX_LOCAL):
+            out[k] = encoder.encode(v)
     return out
 
 
-def _raised(e, f, path, encoder):
+def _raised(e, f, files, encoder):
+    """The record of an exception: its last line, the student's line that raised, and the locals there."""
     record = {"status": "raised", "type": type(e).__name__, "message": last_line(e), "locals": {},
               "kinds": [c.__name__ for c in type(e).__mro__]}  # numpy's _ArrayMemoryError is a MemoryError
     if isinstance(e, KeyError) and e.args:
         record["key"] = repr(e.args[0])
-    tb = e.__traceback__
+    if isinstance(e, NameError) and isinstance(getattr(e, "name", None), str):
+        record["name"] = e.name
+    tb, inner = e.__traceback__, None
     while tb is not None:
         if tb.tb_frame.f_code is getattr(f, "__code__", None):
-            record["locals"] = _arrays(tb.tb_frame.f_locals, encoder)
+            record["locals"] = _locals(tb.tb_frame.f_locals, encoder)
+        if tb.tb_frame.f_code.co_filename in files:
+            inner = tb
         tb = tb.tb_next
-    for frame in traceback.extract_tb(e.__traceback__):
-        if path is not None and Path(frame.filename).resolve() == Path(path).resolve():
-            record["line_number"], record["line"] = frame.lineno, (frame.line or "").strip()
-            record["file"] = Path(frame.filename).name
+    if inner is not None:  # the student's innermost frame: the line that raised, and what it had
+        code = inner.tb_frame.f_code
+        record.update(filename=code.co_filename, line_number=inner.tb_lineno, function=code.co_name,
+                      line=linecache.getline(code.co_filename, inner.tb_lineno).strip())
+        if code is not getattr(f, "__code__", None):
+            record["inner_locals"] = _locals(inner.tb_frame.f_locals, encoder)
     return record
 
 
-def run_calls(namespace, calls, inputs, path=None, progress=None):
+def run_calls(namespace, calls, inputs, files=(), progress=None):
     """Every call of the job, in order: (records by call id, arrays)."""
     encoder, raw, records = Encoder(), {}, {}
     for spec in calls:
         if progress:
             progress(spec["id"])
-        result = call(namespace, spec, inputs, raw, path, encoder)
+        result = call(namespace, spec, inputs, raw, set(files), encoder)
         record, raw[spec["id"]] = result if isinstance(result, tuple) else (result, None)
         records[spec["id"]] = record
     return records, encoder.arrays
 
 
-def main(job, student):
-    job = Path(job)
-    calls = json.loads((job / "calls.json").read_text())
-    with np.load(job / "in.npz", allow_pickle=False) as f:
+# --- the child's main -------------------------------------------------------------------------------
+
+def _cpu_after_load(seconds):
+    """The CPU time the functions may use from now on: the load's allowance is not theirs."""
+    import resource
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_CPU, (min(hard - 1, int(used + seconds) + 1), hard))
+
+
+def _loading():
+    """loading.py, by path: this script's folder is not on the child's import path (a student's module could
+    shadow it), and nothing of the package is imported into the child."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_check_loading", os.path.join(os.path.dirname(__file__),
+                                                                                 "loading.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(job):
+    CHILD[0] = os.getpid()
+    loading = _loading()
+    token = sys.stdin.readline().strip()  # the grader's, before any student code can read it
+    sys.stdin = open(os.devnull)  # input() is an EOFError, a diagnosis
+    os.dup2(sys.stdin.fileno(), 0)
+    spec = json.loads(open(os.path.join(job, "job.json")).read())
+    with np.load(os.path.join(job, "in.npz"), allow_pickle=False) as f:
         inputs = {k: f[k] for k in f.files}
-    out = job / "out"
-    progress_file = open(out / "progress", "w")
+    out = os.path.join(job, "out")
+    progress_file = open(os.path.join(out, "progress"), "w")
 
     def progress(text):
         progress_file.write(text + "\n")
         progress_file.flush()
+    at = sys.meta_path.index(importlib.machinery.PathFinder)
+    sys.meta_path[at:at] = [loading.Folder(spec["course"]), loading.Folder(spec["folder"], spec["hidden"])]
+    sys.meta_path.insert(0, loading.Blocked(spec["blocked"]))
+    sys.meta_path.append(loading.CourseTests(spec["course_tests"]))
     progress("load")
-    module, loaded = load(student)
-    records, arrays = {}, {}
-    if module is not None:
-        records, arrays = run_calls(vars(module), calls, inputs, student, progress)
+    namespace, loaded = loading.load(spec["units"])
+    _only_the_child()
+    if spec.get("cpu"):
+        _cpu_after_load(spec["cpu"])
+    records, arrays = run_calls(namespace, spec["calls"], inputs, [u["filename"] for u in spec["units"]], progress)
+    _only_the_child()
     progress("done")
-    np.savez(out / "out.npz", **arrays)
-    (out / "out.tmp").write_text(json.dumps({"complete": True, "load": loaded, "calls": records}))
-    os.replace(out / "out.tmp", out / "out.json")
+    np.savez(os.path.join(out, "out.npz"), **arrays)
+    with open(os.path.join(out, "out.tmp"), "w") as f:
+        f.write(json.dumps({"token": token, "complete": True, "load": loaded, "calls": records}))
+    os.replace(os.path.join(out, "out.tmp"), os.path.join(out, "out.json"))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # the student's atexit handlers are not the answer
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
-
-
-# --- the grader's side ------------------------------------------------------------------------------
-
-class Outcome:
-    """What came back from the child: `.load` and `.calls` records, or `.failure`, what ended it instead."""
-
-    def __init__(self, load=None, calls=None, failure=None, running=None, output=""):
-        self.load, self.calls, self.failure, self.running, self.output = load, calls or {}, failure, running, output
-
-
-def run_in_child(path, calls, inputs, *, timeout=10.0, memory=2 * 2**30, load_timeout=LOAD_TIMEOUT):
-    """Run `calls` on the student's file in a new process: time and memory limits, no stdin, a scratch folder.
-
-    Returns:
-        Outcome, with the arrays decoded into `.arrays`, its `.failure` set when the process did not answer
-        completely (a timeout, an exit, a crash): only a complete answer is a result.
-    """
-    import signal
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="check-") as job:
-        job = Path(job)
-        (job / "scratch").mkdir()
-        (job / "out").mkdir()
-        (job / "calls.json").write_text(json.dumps(calls))
-        np.savez(job / "in.npz", **inputs)
-        env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}  # -I: PYTHON* variables are ignored
-
-        def limits():
-            import resource
-            if memory:
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))  # a print loop cannot fill the disk
-        with open(job / "stdout", "wb") as out, open(job / "stderr", "wb") as err:
-            started = time.monotonic()
-            child = subprocess.Popen([sys.executable, "-I", "-B", str(Path(__file__).resolve()), str(job),
-                                      str(Path(path).resolve())], cwd=job / "scratch", env=env,
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                     preexec_fn=limits if os.name == "posix" else None, start_new_session=True)
-            progress, timed_out = job / "out" / "progress", False
-            try:
-                # the clock for the student's functions starts once the file is loaded: its imports (torch
-                # takes seconds on a busy machine) have load_timeout of their own
-                deadline, loaded = started + load_timeout, False
-                while child.poll() is None:
-                    if not loaded and progress.exists() and progress.read_text().split()[-1:] not in ([], ["load"]):
-                        deadline, loaded = time.monotonic() + timeout, True
-                    if time.monotonic() > deadline:
-                        timed_out = True
-                        break
-                    time.sleep(0.02)
-            finally:
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)  # its own children too
-                except (ProcessLookupError, PermissionError):
-                    pass
-                status = child.wait()
-        output = ((job / "stdout").read_bytes()[:4000] + (job / "stderr").read_bytes()[-4000:]).decode(errors="replace")
-        steps = (job / "out" / "progress").read_text().split() if (job / "out" / "progress").exists() else []
-        running = steps[-1] if steps else "start"
-        answer = job / "out" / "out.json"
-        if timed_out:
-            return Outcome(failure=("timeout", timeout if loaded else load_timeout), running=running, output=output)
-        if status != 0 or not answer.exists():
-            return Outcome(failure=("exit", status), running=running, output=output)
-        try:
-            result = json.loads(answer.read_text())
-            with np.load(job / "out" / "out.npz", allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (ValueError, OSError) as e:
-            return Outcome(failure=("garbled", str(e)), running=running, output=output)
-        if result.get("complete") is not True:
-            return Outcome(failure=("garbled", "incomplete"), running=running, output=output)
-        outcome = Outcome(result["load"], result["calls"], output=output)
-        outcome.arrays = arrays
-        return outcome
-
-
-def run_in_process(namespace, calls, inputs, path=None):
-    """The same calls on functions already in this process (a notebook's): no isolation, same records."""
-    import contextlib
-    import io
-    import warnings
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        records, arrays = run_calls(namespace, calls, inputs, path)
-    outcome = Outcome({"status": "ok", "functions": {}}, records)
-    outcome.arrays = arrays
-    return outcome
+    main(sys.argv[1])
