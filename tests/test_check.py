@@ -12,7 +12,7 @@ from compare.cli import main
 from compare.numerics import rel_error
 from compare.teach.check import check_file, grade, random_problem, reference
 from compare.teach.check.problems import course_grads as _grads
-from impls.datasets import planar
+from impls.io.datasets import planar
 
 ROOT = Path(__file__).resolve().parents[1]
 

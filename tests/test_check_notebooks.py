@@ -154,7 +154,7 @@ def _course_module(name):
 
 
 def test_planar_utils_gives_the_courses_flower_and_seeds_the_global_generator():
-    from impls.datasets import planar
+    from impls.io.datasets import planar
     planar_utils = _course_module("planar_utils")
     X, Y = planar_utils.load_planar_dataset()
     after = np.random.rand()

@@ -70,7 +70,7 @@ def cores():
 def check_outputs(args, files):
     """Refuse, before any work, a destination that is a folder, a special file, one of the inputs, a name the
     next run would grade as a submission, or the other destination."""
-    from impls.files import check_destination
+    from impls.io.files import check_destination
     outputs = [(flag, path) for flag, path in (("--json", args.json), ("--csv", args.csv)) if path is not None]
     for flag, path in outputs:
         if path.suffix in SUFFIXES:
@@ -114,7 +114,7 @@ def _main_thread():
 
 
 def _grade_class(args, submissions, notes, memory):
-    from impls.files import atomic_write
+    from impls.io.files import atomic_write
     wanted = args.jobs or cores()
     jobs = min(wanted, cores())
     if wanted > jobs:

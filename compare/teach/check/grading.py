@@ -11,7 +11,7 @@ from compare.cli import one_line
 from compare.equations import BACKWARD as BACKWARD_EQS, EQUATIONS as TABLE, FORWARD as FORWARD_EQS, PRODUCED_BY
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
-from impls.numpy_backend import sigmoid
+from impls.backends.numpy import sigmoid
 
 from .mistakes import (EXITS, LINES, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values,
                        exception_hint, shape_guide)

@@ -7,7 +7,7 @@ import numpy as np
 
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
-from impls.numpy_backend import sigmoid
+from impls.backends.numpy import sigmoid
 
 
 def shape_guide(eq, n_x, n_h, m):
