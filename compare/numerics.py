@@ -35,6 +35,13 @@ def norm_ratio(a, b):
     return float(top / bottom) if bottom > 0 else (0.0 if top == 0 else float("inf"))
 
 
+def worst(values, default=0.0):
+    """The largest of `values`, NaN if any is NaN: Python's max() skips a NaN that is not first, and a
+    verdict taken from it would pass a NaN."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return float(np.max(values)) if values.size else default
+
+
 def accuracy(backend, params, X, Y):
     """The share of labels a backend's predictions get right (every output row counted)."""
     return float(np.mean(np.asarray(backend.predict(params, X)) == Y))

@@ -5,7 +5,6 @@ reused by every call; it is stopped at exit, and at once when a worker fails or 
 no worker outlives the process that started it.
 """
 import atexit
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -14,11 +13,15 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
+
+from impls import processes
 
 _GROUPS = {}
 _LOCK = threading.Lock()
 STARTUP_TIMEOUT = timedelta(seconds=120)  # spawning N interpreters that import torch, on a loaded machine
+GOODBYE_S = 1.0  # how long idle workers get, all together, to leave the group before they are killed
 
 
 class WorkerFailed(RuntimeError):
@@ -31,19 +34,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _die_with_parent(parent):
-    # Linux: SIGKILL this worker when the process that started it dies, even by SIGKILL (atexit never runs then).
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the line above
-        os._exit(1)
-
-
 def serve(fd, parent, rank, world, port, backend):
     """A worker: join the group, then run each task sent until told to stop or the parent goes away."""
-    _die_with_parent(parent)
+    processes.die_with_parent(parent)  # even when the parent is killed by SIGKILL (atexit never runs then)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     conn = multiprocessing.connection.Connection(fd)
     import torch
@@ -73,8 +66,8 @@ class LocalGroup:
 
     def __init__(self, world, device_type="cpu"):
         # Fresh interpreters (not multiprocessing's spawn, which re-runs the caller's script without a
-        # __main__ guard), in a session of their own: a Ctrl-C at the terminal reaches this process only,
-        # which then stops them. They find the modules this process does, tests' planted bugs included.
+        # __main__ guard), in a session of their own (processes.start): a Ctrl-C at the terminal reaches this
+        # process only, which then stops them. They find the modules this process does, planted bugs included.
         port, backend = free_port(), "nccl" if device_type == "cuda" else "gloo"
         self.world, self.procs, self.conns = world, [], []
         self.lock = threading.Lock()
@@ -85,10 +78,10 @@ class LocalGroup:
             code = (f"from impls.process_group import serve; "
                     f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {port}, {backend!r})")
             try:
-                self.procs.append(subprocess.Popen([sys.executable, "-c", code], pass_fds=[child.fileno()],
-                                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True))
+                self.procs.append(processes.start([sys.executable, "-c", code], pass_fds=[child.fileno()],
+                                                  stdin=subprocess.DEVNULL, env=env))
             except BaseException:
-                self.close()
+                self.close(at_once=True)
                 raise
             finally:
                 child.close()
@@ -101,7 +94,7 @@ class LocalGroup:
             for conn, task in zip(self.conns, tasks):
                 conn.send(task)
         except BaseException:
-            self.close()
+            self.close(at_once=True)
             raise
         return self._collect()
 
@@ -116,41 +109,50 @@ class LocalGroup:
                     try:
                         status, value = self.conns[rank].recv()
                     except EOFError:  # its end closed: the worker is gone
-                        raise WorkerFailed(f"torch-ddp worker rank {rank} died (exit code "
-                                           f"{self.procs[rank].poll()})") from None
+                        raise WorkerFailed(f"torch-ddp worker rank {rank} {self._ending(rank)}") from None
                     if status == "error":
                         raise WorkerFailed(f"torch-ddp worker rank {rank} failed: {value}")
                     results[rank] = value
                     pending.discard(rank)
         except BaseException:  # a failure, or Ctrl-C: the others may wait forever in a collective
-            self.close()
+            self.close(at_once=True)
             raise
         return results
 
+    def _ending(self, rank):
+        """How a worker whose pipe closed ended: its end closes a moment before the kernel reports its exit."""
+        deadline = time.monotonic() + 2
+        while not processes.has_exited(self.procs[rank]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not processes.has_exited(self.procs[rank]):
+            return "closed its pipe"
+        status = processes.kill_tree(self.procs[rank])
+        if status < 0:
+            return processes.exit_reason(status)
+        return f"ended ({processes.exit_reason(status)})"
+
     @property
     def alive(self):
-        return all(p.poll() is None for p in self.procs)
+        return not any(processes.has_exited(p) for p in self.procs)
 
-    def close(self):
-        """Stop every worker: ask, then terminate, then kill; waits until each has exited."""
+    def close(self, at_once=False):
+        """Stop every worker and wait until each has exited: idle workers are asked to leave the group and
+        get GOODBYE_S, all together; then (or `at_once`, on a failure or Ctrl-C) they are killed."""
         with _LOCK:
             for key, group in list(_GROUPS.items()):
                 if group is self:
                     del _GROUPS[key]
-        for conn in self.conns:
-            try:
-                conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for stop in (None, "terminate", "kill"):
-            for proc in self.procs:
-                if proc.poll() is None and stop:
-                    getattr(proc, stop)()
-            for proc in self.procs:
+        if not at_once:
+            for conn in self.conns:
                 try:
-                    proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
+                    conn.send(None)
+                except (OSError, ValueError):
                     pass
+            deadline = time.monotonic() + GOODBYE_S
+            while not all(map(processes.has_exited, self.procs)) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        for proc in self.procs:
+            processes.kill_tree(proc)
         for conn in self.conns:
             conn.close()
 

@@ -1,0 +1,155 @@
+"""Child processes that never outlive this one: start one in a session of its own that dies with this
+process, measure the CPU time it has used, say how it ended, and kill it with everything it started.
+
+The torch-ddp workers (impls/process_group.py) and the processes of users' backends
+(compare/isolated/) are started here; `check`'s sandbox does the same things and is to move onto it.
+"""
+import atexit
+import ctypes
+import os
+import queue
+import signal
+import subprocess
+import threading
+
+PR_SET_PDEATHSIG = 1
+_LIVE = set()           # every child start() made that kill_tree() has not reaped yet
+_LIVE_LOCK = threading.Lock()
+_SPAWNER = None         # the thread that forks every child (see start)
+_SPAWNER_LOCK = threading.Lock()
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: a child between fork and exec must not dlopen
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent(parent_pid=None):
+    """In a child: be killed (SIGKILL) when the process that started it dies, even by SIGKILL; exit at once if
+    it has already died. Linux only; elsewhere nothing."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid is not None and os.getppid() != parent_pid:  # it died before the line above
+        os._exit(1)
+
+
+def limits(*, memory=None, file_size=None):
+    """A preexec function for start(): no core dumps, and the address space and file size capped where given."""
+    def apply():
+        import resource
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        if file_size:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+    return apply
+
+
+def _spawn_loop(jobs):
+    while True:
+        make, done = jobs.get()
+        try:
+            done.append(("ok", make()))
+        except BaseException as e:  # noqa: BLE001 - given back to the caller's thread to raise
+            done.append(("error", e))
+        done.event.set()
+
+
+class _Result(list):
+    def __init__(self):
+        super().__init__()
+        self.event = threading.Event()
+
+
+def _in_spawner(make):
+    """Run `make` in the one thread that forks children. The parent-death signal fires when the *thread* that
+    forked a child exits, not the process: a child forked by a helper thread would die with that thread. The
+    spawner lives as long as the process."""
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            jobs = queue.SimpleQueue()
+            thread = threading.Thread(target=_spawn_loop, args=(jobs,), name="backprop-compare spawner", daemon=True)
+            thread.start()
+            _SPAWNER = jobs
+    done = _Result()
+    _SPAWNER.put((make, done))
+    done.event.wait()
+    status, value = done[0]
+    if status == "error":
+        raise value
+    return value
+
+
+def start(argv, *, preexec=None, **popen):
+    """subprocess.Popen(argv, **popen) in a new session (its own process group, out of reach of the terminal's
+    Ctrl-C, which this process handles), killed when this process dies, and killed with its group at exit."""
+    def child_setup():
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if preexec is not None:
+            preexec()
+
+    proc = _in_spawner(lambda: subprocess.Popen(argv, start_new_session=True, preexec_fn=child_setup, **popen))
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    return proc
+
+
+def has_exited(proc):
+    """Whether the child has ended, without reaping it: its pid, and so its process group's id, stay its own
+    until kill_tree() reaps it."""
+    if proc.returncode is not None:
+        return True
+    try:
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
+
+
+def kill_tree(proc):
+    """SIGKILL the child's whole process group (whatever it started that stayed in its session too), then reap
+    it; returns its exit status. Safe to call twice."""
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the pid is not reaped yet, so the group is still its own
+        except (ProcessLookupError, PermissionError):
+            pass
+    status = proc.wait()
+    with _LIVE_LOCK:
+        _LIVE.discard(proc)
+    return status
+
+
+def kill_all():
+    """Kill every child start() made that is still there, with its group: at exit and on SIGTERM."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        kill_tree(proc)
+
+
+atexit.register(kill_all)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds the process has used, all its threads together; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+
+
+def exit_reason(status):
+    """How a process ended, from Popen's returncode: 'exited with status 3', 'was killed by SIGSEGV'."""
+    if status is None:
+        return "is still running"
+    if status >= 0:
+        return f"exited with status {status}"
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    return f"was killed by {name}"
