@@ -159,7 +159,8 @@ def describe(backend):
             "dtype": dtype, "declared_dtype": None if declared is None else repr(declared),
             "device": None if getattr(backend, "device", None) is None else str(backend.device),
             "workers": workers if isinstance(workers, int) and not isinstance(workers, bool) else None,
-            "methods": [m for m in METHODS if callable(getattr(backend, m, None))],
+            "methods": [m for m in METHODS if callable(getattr(backend, m, None))  # not nn.Module's train(mode)
+                        and not str(getattr(getattr(backend, m), "__module__", "")).startswith("torch.nn.modules")],
             "module": module, "version": None if version is None else str(version), "switches": switches}
 
 
@@ -208,7 +209,8 @@ def _changed(originals):
     changed = []
     for name, (holder, key_or_array, before) in originals.items():
         now = holder.get(key_or_array) if holder is not None else key_or_array
-        if not (isinstance(now, np.ndarray) and now.shape == before.shape and np.array_equal(now, before)):
+        if not (isinstance(now, np.ndarray) and now.shape == before.shape
+                and np.array_equal(now, before, equal_nan=before.dtype.kind in "fc")):
             changed.append(name)
     return changed
 

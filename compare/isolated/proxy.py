@@ -21,7 +21,8 @@ from impls import processes
 
 TIMEOUT = 300.0     # seconds of CPU time a call (or the construction) may take, by default (--timeout)
 WALL_FACTOR = 4     # a call that has not answered after this many times its limit in wall time hangs
-RESTARTS = 2        # after this many ended processes, later calls fail without starting another
+RESTARTS = 2        # after this many ended processes, later calls fail without starting another; after a
+                    # timeout none is started: each would wait as long again
 LOG_LIMIT = 64 * 2**20  # bytes its prints may fill (RLIMIT_FSIZE): a print loop cannot fill the disk
 SANDBOX = Path(__file__).resolve().parents[1] / "teach" / "check" / "sandbox.py"  # its Encoder, by path
 
@@ -39,6 +40,18 @@ def _key(array):
     a = np.ascontiguousarray(array)
     return hashlib.blake2b(a.view(np.uint8).reshape(-1) if a.size else b"", digest_size=16,
                            person=f"{a.dtype.str}{a.shape}".encode()[:16]).hexdigest()
+
+
+def _text_is_not_numbers(desc):
+    """The description with every string the Encoder read as numbers ("0.69" as 0.69) marked as what it is:
+    a method that returns text has not returned a number."""
+    if not isinstance(desc, dict):
+        return desc
+    if desc.get("kind") == "array" and desc.get("type") in ("str", "bytes", "str_", "bytes_"):
+        return {"kind": "object", "type": desc["type"], "error": ""}
+    if isinstance(desc.get("items"), list):
+        return {**desc, "items": [_text_is_not_numbers(d) for d in desc["items"]]}
+    return desc
 
 
 class IsolatedBackend:
@@ -199,9 +212,10 @@ class IsolatedBackend:
         if self.closed:
             return Reply(value=None, error=f"{method} not called: the backend was closed", changed=[], detached=[])
         if self._proc is None:
-            if len(self._ended) > RESTARTS:
-                return Reply(value=None, error=f"{method} not called: its process already failed "
-                             f"{len(self._ended)} times", changed=[], detached=[])
+            if len(self._ended) > RESTARTS or "timeout" in self._ended:
+                why = "an earlier call timed out" if "timeout" in self._ended else \
+                    f"its process already ended {len(self._ended)} times"
+                return Reply(value=None, error=f"{method} not called: {why}", changed=[], detached=[])
             try:
                 self._start()
             except ValueError as e:
@@ -216,7 +230,7 @@ class IsolatedBackend:
                 header["args"].append({"kind": "value", "value": a})
             else:
                 a = np.asarray(a)
-                key, name = _key(a), f"a{i}"
+                key, name = _key(a), ("X", "Y")[i - 1] if i in (1, 2) else f"a{i}"
                 header["args"].append({"kind": "data", "name": name})
                 header["data"][name] = key
                 if key not in self._sent:
@@ -233,7 +247,7 @@ class IsolatedBackend:
                          detached=[], diverged=bool(h.get("diverged")))
         from compare.teach.check.grading import decode  # the reader of sandbox.Encoder's descriptions
         try:
-            value = decode(h["value"], reply.arrays)
+            value = decode(_text_is_not_numbers(h["value"]), reply.arrays)
         except (KeyError, TypeError, ValueError, IndexError) as e:
             return Reply(value=None, error=f"{method} gave a malformed answer ({plain(e, 120)})",
                          changed=changed, detached=[])
