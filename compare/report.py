@@ -20,6 +20,7 @@ class Check:
     note: str = ""
 
     def __post_init__(self):
+        self.note = self.note or ""
         for name in ("value", "threshold", "max_abs", "own_relative"):
             if getattr(self, name) is not None:
                 setattr(self, name, float(getattr(self, name)))

@@ -32,16 +32,16 @@ def die_with_parent(parent_pid=None):
         os._exit(1)
 
 
-def limits(*, memory=None, file_size=None):
-    """A preexec function for start(): no core dumps, and the address space and file size capped where given."""
-    def apply():
-        import resource
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        if file_size:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-    return apply
+def limit_self(*, memory=None, file_size=None):
+    """In a child, first thing: no core dumps, and its address space and the size of any file it writes capped
+    where given. Set by the child itself: a preexec function would make subprocess fork this whole process
+    (JAX warns that its threads may then deadlock) where it can otherwise spawn the child directly."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if file_size:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
 
 def _spawn_loop(jobs):
@@ -80,16 +80,11 @@ def _in_spawner(make):
     return value
 
 
-def start(argv, *, preexec=None, **popen):
+def start(argv, **popen):
     """subprocess.Popen(argv, **popen) in a new session (its own process group, out of reach of the terminal's
-    Ctrl-C, which this process handles), killed when this process dies, and killed with its group at exit."""
-    def child_setup():
-        if _prctl is not None:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if preexec is not None:
-            preexec()
-
-    proc = _in_spawner(lambda: subprocess.Popen(argv, start_new_session=True, preexec_fn=child_setup, **popen))
+    Ctrl-C, which this process handles), and killed with its group at exit. The child must call
+    die_with_parent(os.getppid() as passed to it) first thing, to die even when this process is killed."""
+    proc = _in_spawner(lambda: subprocess.Popen(argv, start_new_session=True, **popen))
     with _LIVE_LOCK:
         _LIVE.add(proc)
     return proc

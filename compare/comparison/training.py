@@ -78,7 +78,7 @@ def _steps(setup, trainers, runs, marks, advance):
             if ref_step_error and error and diverged(error):
                 both_diverged[e.name] += 1  # the same steps from the same state blow up in both: they agree on that
                 continue
-            notes[e.name] = error or (_shape_problem(setup, got.params) if moved is not None else
+            notes[e.name] = error or (_shape_problem(setup, got.params) or "" if moved is not None else
                                       f"it did not diverge where the reference did ({ref_step_error})")
             if not notes[e.name]:
                 miss = flat(got.params, PARAM_NAMES) - flat(target.params, PARAM_NAMES)

@@ -1,5 +1,5 @@
 """The process a user's backend runs in. compare/isolated/proxy.py starts it as
-`python host.py FD_IN FD_OUT PARENT_PID SANDBOX_PY`, sends what to construct, then one call at a time; each
+`python host.py FD_IN FD_OUT PARENT_PID SANDBOX_PY LOG_LIMIT`, sends what to construct, then one call at a time; each
 answer is the method's raw result as JSON descriptions and arrays (check's sandbox.Encoder), never pickles.
 
 Run by path, it imports only the standard library, NumPy, impls and the user's code: nothing the user's code
@@ -252,11 +252,12 @@ def serve(fd_in, fd_out, Encoder):
                       "changed": _changed(originals)}, encoder.arrays)
 
 
-def main(fd_in, fd_out, parent, sandbox):
+def main(fd_in, fd_out, parent, sandbox, log_limit):
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if p != here]  # a user's module named like ours must still import
-    from impls.processes import die_with_parent
+    from impls.processes import die_with_parent, limit_self
     die_with_parent(parent)
+    limit_self(file_size=log_limit)  # its prints go to a file: a print loop cannot fill the disk
     loader = importlib.util.spec_from_file_location("backprop_compare_sandbox", sandbox)
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
@@ -265,4 +266,4 @@ def main(fd_in, fd_out, parent, sandbox):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))

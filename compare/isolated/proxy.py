@@ -54,6 +54,15 @@ def _text_is_not_numbers(desc):
     return desc
 
 
+def _plain(value, depth=0):
+    """Dicts as dicts (the reader gives its own subclass), at every level the Encoder sends."""
+    if isinstance(value, dict) and depth < 3:
+        return {k: _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and depth < 3:
+        return type(value)(_plain(v, depth + 1) for v in value)
+    return value
+
+
 class IsolatedBackend:
     """A stand-in for `spec`'s class constructed in a child process with activation=, dtype=, device=.
 
@@ -99,8 +108,8 @@ class IsolatedBackend:
         try:
             self._proc = processes.start(
                 [sys.executable, str(Path(host.__file__).resolve()), str(from_parent), str(to_parent),
-                 str(os.getpid()), str(SANDBOX)], pass_fds=(from_parent, to_parent), stdin=subprocess.DEVNULL,
-                stdout=self._log, stderr=self._log, env=env, preexec=processes.limits(file_size=LOG_LIMIT))
+                 str(os.getpid()), str(SANDBOX), str(LOG_LIMIT)], pass_fds=(from_parent, to_parent), stdin=subprocess.DEVNULL,
+                stdout=self._log, stderr=self._log, env=env)
         finally:
             os.close(from_parent)
             os.close(to_parent)
@@ -251,6 +260,7 @@ class IsolatedBackend:
         except (KeyError, TypeError, ValueError, IndexError) as e:
             return Reply(value=None, error=f"{method} gave a malformed answer ({plain(e, 120)})",
                          changed=changed, detached=[])
+        value = _plain(value)
         if h.get("result"):
             value = SimpleNamespace(**value) if isinstance(value, dict) else value
         return Reply(value=value, error=None, changed=changed,
