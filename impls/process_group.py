@@ -21,7 +21,6 @@ from impls import processes
 _GROUPS = {}
 _LOCK = threading.Lock()
 STARTUP_TIMEOUT = timedelta(seconds=120)  # spawning N interpreters that import torch, on a loaded machine
-GOODBYE_S = 1.0  # how long idle workers get, all together, to leave the group before they are killed
 
 
 class WorkerFailed(RuntimeError):
@@ -81,7 +80,7 @@ class LocalGroup:
                 self.procs.append(processes.start([sys.executable, "-c", code], pass_fds=[child.fileno()],
                                                   stdin=subprocess.DEVNULL, env=env))
             except BaseException:
-                self.close(at_once=True)
+                self.close()
                 raise
             finally:
                 child.close()
@@ -94,7 +93,7 @@ class LocalGroup:
             for conn, task in zip(self.conns, tasks):
                 conn.send(task)
         except BaseException:
-            self.close(at_once=True)
+            self.close()
             raise
         return self._collect()
 
@@ -115,7 +114,7 @@ class LocalGroup:
                     results[rank] = value
                     pending.discard(rank)
         except BaseException:  # a failure, or Ctrl-C: the others may wait forever in a collective
-            self.close(at_once=True)
+            self.close()
             raise
         return results
 
@@ -135,22 +134,14 @@ class LocalGroup:
     def alive(self):
         return not any(processes.has_exited(p) for p in self.procs)
 
-    def close(self, at_once=False):
-        """Stop every worker and wait until each has exited: idle workers are asked to leave the group and
-        get GOODBYE_S, all together; then (or `at_once`, on a failure or Ctrl-C) they are killed."""
+    def close(self):
+        """Stop every worker at once, with whatever it started: SIGKILL to each one's process group, then reap.
+        A worker holds nothing that needs an orderly goodbye (the kernel closes its sockets), and one busy in a
+        collective would not hear it: asking first cost seconds per worker."""
         with _LOCK:
             for key, group in list(_GROUPS.items()):
                 if group is self:
                     del _GROUPS[key]
-        if not at_once:
-            for conn in self.conns:
-                try:
-                    conn.send(None)
-                except (OSError, ValueError):
-                    pass
-            deadline = time.monotonic() + GOODBYE_S
-            while not all(map(processes.has_exited, self.procs)) and time.monotonic() < deadline:
-                time.sleep(0.01)
         for proc in self.procs:
             processes.kill_tree(proc)
         for conn in self.conns:
