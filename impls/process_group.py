@@ -8,10 +8,11 @@ import atexit
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -27,13 +28,7 @@ class WorkerFailed(RuntimeError):
     """A worker raised or died; the message names its rank."""
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(fd, parent, rank, world, port, backend):
+def serve(fd, parent, rank, world, store, backend):
     """A worker: join the group, then run each task sent until told to stop or the parent goes away."""
     processes.die_with_parent(parent)  # even when the parent is killed by SIGKILL (atexit never runs then)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
@@ -42,7 +37,8 @@ def serve(fd, parent, rank, world, port, backend):
     import torch.distributed as dist
     torch.set_num_threads(1)  # N workers share the cores; intra-op threads would oversubscribe them
     try:
-        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+        # the rendezvous in a file of this group's own: no port to pick, none another process can take first
+        dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world,
                                 timeout=STARTUP_TIMEOUT)
         conn.send(("ok", None))
         while True:
@@ -67,7 +63,9 @@ class LocalGroup:
         # Fresh interpreters (not multiprocessing's spawn, which re-runs the caller's script without a
         # __main__ guard), in a session of their own (processes.start): a Ctrl-C at the terminal reaches this
         # process only, which then stops them. They find the modules this process does, planted bugs included.
-        port, backend = free_port(), "nccl" if device_type == "cuda" else "gloo"
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        self.folder = tempfile.mkdtemp(prefix="backprop-compare-group-")
+        store = os.path.join(self.folder, "store")
         self.world, self.procs, self.conns = world, [], []
         self.lock = threading.Lock()
         self.data_key = None  # which data the workers hold (see TorchDDPBackend)
@@ -75,7 +73,7 @@ class LocalGroup:
         for rank in range(world):
             parent, child = multiprocessing.Pipe()
             code = (f"from impls.process_group import serve; "
-                    f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {port}, {backend!r})")
+                    f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {store!r}, {backend!r})")
             try:
                 self.procs.append(processes.start([sys.executable, "-c", code], pass_fds=[child.fileno()],
                                                   stdin=subprocess.DEVNULL, env=env))
@@ -146,6 +144,7 @@ class LocalGroup:
             processes.kill_tree(proc)
         for conn in self.conns:
             conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def local_group(world, device_type):
