@@ -28,8 +28,8 @@ class Parser(argparse.ArgumentParser):
         text = super().format_help()
         if self._subparsers is not None and self.prog == prog_name():  # the top level: run is the default
             run = next(p for a in self._subparsers._group_actions for name, p in a.choices.items() if name == "run")
-            usage, _, rest = run.format_help().partition("\n\n")
-            text += "\nWithout a command, `run` runs; its options:\n\n" + rest.partition("\n\n")[2]
+            options = run.format_help().partition("\n\n")[2].partition("\n")[2]  # after its usage and title
+            text += f"\nWithout a command, `run` runs ({prog_name()} run --help); its options:\n{options}"
         return text
 
 

@@ -203,7 +203,7 @@ def test_asking_for_a_missing_gpu_says_so_in_one_line():
             pass
     out = run_bench("--backends", ",".join(gpu_names), "--device", "cuda")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
-    assert out.stderr.startswith("compare: error: --device cuda: ") and "GPU" in out.stderr
+    assert out.stderr.startswith("python -m compare: error: --device cuda: ") and "GPU" in out.stderr
 
 
 @pytest.mark.parametrize("dtype", impls.DTYPES)

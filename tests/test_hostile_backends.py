@@ -16,14 +16,13 @@ from impls.datasets import planar
 from impls.numpy_backend import NumpyBackend
 
 ROOT = Path(__file__).parents[1]
-HOSTILE = "tests/user_backends/hostile.py"
-TORCH = "tests/user_backends/hostile_torch.py"
+HOSTILE = str(ROOT / "tests" / "user_backends" / "hostile.py")
+TORCH = str(ROOT / "tests" / "user_backends" / "hostile_torch.py")
 SMALL = {"learning_rate": 1.2, "iterations": 40, "checkpoint_every": 10, "steps": 2}
 
 
 def compare(*texts, timeout=None, **settings):
     """compare_backends on the specs as the command line loads them: users' classes in processes of their own."""
-    os.chdir(ROOT)
     chosen = specs.parse(",".join(texts))
     backends = []
     try:
@@ -207,3 +206,42 @@ def test_the_json_report_names_every_failure_and_what_it_returned(tmp_path):
     assert out.returncode == 1
     report = json.loads((tmp_path / "r.json").read_text())
     assert {c["backend"] for c in report["checks"] if not c["ok"]} == {"cost_none"}
+
+
+@pytest.mark.parametrize("stop, status, line", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
+def test_stopping_the_command_stops_every_process_of_a_user_backend(tmp_path, stop, status, line):
+    import signal
+    import time
+    from test_data_parallel import alive
+    pids = tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, "-m", "compare", "--backends", f"numpy,{HOSTILE}:SpawnsThenHangs",
+                             "--iterations", "20", "--no-plots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, env={**os.environ, "HOSTILE_PIDS": str(pids)})
+    deadline = time.monotonic() + 120
+    while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = [int(p) for p in pids.read_text().split()]
+    proc.send_signal(getattr(signal, stop))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status and err.strip().splitlines()[-1] == line and "Traceback" not in err, err
+    assert not [p for p in started if alive(p)]
+
+
+def test_a_failing_assert_in_a_users_test_shows_the_verdict_not_the_librarys_frames(tmp_path):
+    """Item 9: __tracebackhide__; the message stays, the frames with the X and Y arrays go."""
+    (tmp_path / "test_theirs.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests' / 'user_backends')!r})\n"
+        "import impls, mine\n"
+        "from impls.datasets import planar\n"
+        "from compare.testing import assert_backends_agree\n\n"
+        "def test_mine():\n"
+        "    X, Y = planar()\n"
+        "    assert_backends_agree(impls.get_backend('numpy'), mine.SigmoidHidden(), impls.init_params(2, 4), X, Y,\n"
+        "                          learning_rate=1.2, iterations=20)\n")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 1
+    assert "sigmoid_hidden: first difference at F2 (A1)" in out.stdout
+    assert "compare/testing.py" not in out.stdout and "compare/comparison" not in out.stdout
+    assert "array([" not in out.stdout

@@ -84,7 +84,8 @@ class Entrant:
         try:
             value = getattr(self.backend, method)(*copies, **kwargs)
         except SystemExit as e:
-            error = f"{method} called sys.exit({e.code!r}): a backend's method must return its answer, not end the process"
+            error = (f"{method} called sys.exit({e.code!r}): a backend's method must return its answer, not end the "
+                     "process")
         except Exception as e:  # noqa: BLE001 - a user's own backend may raise anything
             error = f"{method} raised {type(e).__name__}: {e}"
         detached = []

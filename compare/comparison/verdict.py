@@ -143,8 +143,9 @@ def explain_separation(report):
     ref = report.trajectories[0]
     notes = []
     if ref.note:
-        notes.append(f"the reference {ref.backend} stopped after iteration {ref.iterations[-1] if ref.iterations else 0}"
-                     f": {ref.note}; the other runs are compared up to there.")
+        last = ref.iterations[-1] if ref.iterations else 0
+        notes.append(f"the reference {ref.backend} stopped after iteration {last}: {ref.note}; the other runs are "
+                     "compared up to there.")
     for t in report.trajectories[1:]:
         if t.note:
             notes.append(f"{t.backend}'s run stopped after iteration {t.iterations[-1] if t.iterations else 0}: "

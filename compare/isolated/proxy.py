@@ -108,8 +108,8 @@ class IsolatedBackend:
         try:
             self._proc = processes.start(
                 [sys.executable, str(Path(host.__file__).resolve()), str(from_parent), str(to_parent),
-                 str(os.getpid()), str(SANDBOX), str(LOG_LIMIT)], pass_fds=(from_parent, to_parent), stdin=subprocess.DEVNULL,
-                stdout=self._log, stderr=self._log, env=env)
+                 str(os.getpid()), str(SANDBOX), str(LOG_LIMIT)], pass_fds=(from_parent, to_parent),
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=env)
         finally:
             os.close(from_parent)
             os.close(to_parent)
@@ -124,7 +124,8 @@ class IsolatedBackend:
             text = reply.error
             if not text.startswith("backend "):
                 text = (f"backend {self.spec.text!r} does not construct with activation={kwargs['activation']!r}, "
-                        f"dtype={kwargs['dtype']!r}, device={kwargs['device']!r}: {text.removeprefix('its constructor ')}")
+                        f"dtype={kwargs['dtype']!r}, device={kwargs['device']!r}: "
+                        f"{text.removeprefix('its constructor ')}")
             raise ValueError(plain(text))
         return reply.header["describe"]
 

@@ -203,3 +203,10 @@ class Spawns(Mine):
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         with open(os.environ["HOSTILE_PIDS"], "a") as f:
             f.write(f"{os.getpid()} {child.pid}\n")
+
+
+class SpawnsThenHangs(Spawns):
+    name = "spawns_then_hangs"
+
+    def gradients(self, params, X, Y):
+        time.sleep(3600)
