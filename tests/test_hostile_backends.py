@@ -245,3 +245,18 @@ def test_a_failing_assert_in_a_users_test_shows_the_verdict_not_the_librarys_fra
     assert "sigmoid_hidden: first difference at F2 (A1)" in out.stdout
     assert "compare/testing.py" not in out.stdout and "compare/comparison" not in out.stdout
     assert "array([" not in out.stdout
+
+
+def test_a_nan_anywhere_fails_its_check():
+    """Item 3: Python's max() skips a NaN that is not first; every verdict here must not."""
+    import math
+
+    from compare import diagnosis
+    from compare.numerics import largest, rel_error, worst
+    from compare.report import Check
+    nan = float("nan")
+    assert math.isnan(worst([0.0, nan, 1e-20])) and math.isnan(largest([1.0], [nan]))
+    assert math.isnan(rel_error([1.0, 2.0], [1.0, nan]))
+    assert not Check("training steps", "b", "q", nan, 1.0).ok
+    first = {k: np.ones((2, 2)) for k in impls.GRAD_NAMES}
+    assert diagnosis.accumulates(first, {**first, "db1": np.full((2, 2), nan)}, "float64") is not None
