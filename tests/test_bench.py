@@ -145,6 +145,7 @@ def run_bench(*args):
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     names = impls.available_backends()
     out = run_bench("--quick", "--json", str(tmp_path / "bench.json"), "--plots", str(tmp_path / "plots"))
@@ -185,12 +186,14 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
 ])
+@pytest.mark.slow
 def test_usage_errors_exit_2_with_one_line(args, message):
     out = run_bench(*args)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 def test_asking_for_a_missing_gpu_says_so_in_one_line():
     gpu_names = [n for n in ("torch", "jax") if n in impls.available_backends()]
     if not gpu_names:
@@ -266,6 +269,7 @@ def test_workers_table_gives_ratios_to_the_single_process_backend_and_the_core_c
     assert any("not measured: torch-ddp, 4 workers: exit status 1: boom" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_step_child_times_a_training_step_in_a_fresh_process():
     pytest.importorskip("torch")
     got = workloads.run_child("torch", "cpu", True, workers=0)

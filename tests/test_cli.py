@@ -16,6 +16,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_train_prints_the_course_output(backend_name):
     out = run("train", "--backend", backend_name, "--iterations", "2500", "--print-every", "500")
     assert out.returncode == 0, out.stderr
@@ -41,6 +42,7 @@ def test_train_prints_the_course_output(backend_name):
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
+@pytest.mark.slow
 def test_usage_errors_exit_2_with_one_line(args, message):
     out = run(*args)
     assert out.returncode == 2
@@ -48,6 +50,7 @@ def test_usage_errors_exit_2_with_one_line(args, message):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_bad_csv_names_line_and_column(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a,b,y\n1,2,0\n3,x,1\n")
@@ -55,6 +58,7 @@ def test_bad_csv_names_line_and_column(tmp_path):
     assert out.returncode == 2 and "line 3, column 2 ('b'): 'x' is not a finite number" in out.stderr
 
 
+@pytest.mark.slow
 def test_csv_dataset_trains(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40)))
@@ -75,6 +79,7 @@ def test_missing_framework_is_a_usage_error_naming_the_extra(monkeypatch, capsys
     assert 'pip install -c constraints.txt -e ".[torch]"' in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     script = shutil.which("backprop-compare")
     if script is None:
@@ -83,6 +88,7 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "Training accuracy" in out.stdout
 
 
+@pytest.mark.slow
 def test_run_is_the_default_command_and_writes_json_and_plots(tmp_path):
     out = subprocess.run([sys.executable, "-m", "compare", "--iterations", "300", "--json", str(tmp_path / "r.json"),
                           "--plots", str(tmp_path / "plots")], capture_output=True, text=True, timeout=300,
@@ -106,6 +112,7 @@ def test_run_exits_1_when_a_check_fails(monkeypatch, capsys, tmp_path):
     assert code == 1 and "FAILED" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["--backends", "numpy,tensorflow"], "unknown backend 'tensorflow'; choose from numpy, torch, jax, tape"),
     (["--backends", "numpy,numpy"], "a backend is named twice"),
@@ -127,6 +134,7 @@ def test_run_names_the_extra_for_a_named_missing_backend_and_skips_unnamed_ones(
     assert 'skipped jax: not installed (pip install -c constraints.txt -e ".[jax]" in the clone)' in out
 
 
+@pytest.mark.slow
 def test_run_checks_where_it_will_write_before_the_run(tmp_path):
     existing_file = tmp_path / "taken"
     existing_file.write_text("")

@@ -94,6 +94,7 @@ def test_a_learning_rate_off_by_one_part_in_a_million_fails_only_the_step_check(
     assert 5e-7 < step.value < 5e-6 and step.threshold == 1e-9
 
 
+@pytest.mark.slow  # the course's whole 10000-iteration run in every backend
 def test_the_course_run_separates_after_7000_iterations_and_says_why():
     names = impls.available_backends()
     if len(names) < 2:

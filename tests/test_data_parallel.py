@@ -100,6 +100,7 @@ def test_single_process_backends_refuse_workers():
         impls.get_backend("torch-ddp", workers=0)
 
 
+@pytest.mark.slow
 def test_jax_sharded_with_too_few_devices_says_how_to_get_them():
     code = ("import impls\ntry:\n    impls.get_backend('jax-sharded', workers=3)\n"
             "except ValueError as e:\n    print(e)")
@@ -226,6 +227,7 @@ def test_no_broadcast_leaves_the_workers_apart(problem):
         planted(NoBroadcast).train(params, X, Y, learning_rate=1.2, iterations=3)
 
 
+@pytest.mark.slow
 def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # the command line must set it
     out = subprocess.run([sys.executable, "-m", "compare", "--backends", "numpy,torch-ddp,jax-sharded", "--workers",
@@ -235,6 +237,7 @@ def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(t
     assert "checks pass: the backends compute the same map" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, named", [(["train", "--backend", "numpy"], "numpy runs"),
                                          (["run", "--backends", "numpy,torch"], "numpy, torch run")])
 def test_workers_without_a_data_parallel_backend_is_one_line_exit_2_on_run_and_train(args, named):
@@ -256,6 +259,7 @@ def test_the_header_and_trains_first_line_say_how_many_workers_ran(capsys):
     assert capsys.readouterr().out.startswith("Training the torch-ddp backend on 2 workers (tanh, float64)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend, workers", [("jax-sharded", "1000000000"), ("torch-ddp", "1000000")])
 def test_more_workers_than_the_machine_can_hold_is_refused_before_anything_starts(backend, workers):
     """Issue 15 item 10: 10⁹ JAX devices took over 6 GB in 10 s; 40 torch workers over 3 GB."""
@@ -308,6 +312,7 @@ def test_a_group_started_from_a_helper_thread_outlives_the_thread(problem):
     assert all(np.array_equal(again[k], first[0][k]) for k in again)
 
 
+@pytest.mark.slow
 def test_no_worker_outlives_a_run():
     out = subprocess.run([sys.executable, "-c", RUN], capture_output=True, text=True, timeout=300, check=True)
     pids = [int(p) for p in out.stdout.split()]
@@ -315,6 +320,7 @@ def test_no_worker_outlives_a_run():
     assert not [p for p in pids if alive(p)]
 
 
+@pytest.mark.slow
 def test_no_worker_outlives_its_parent_killed():
     proc = subprocess.Popen([sys.executable, "-c", RUN + "import time; time.sleep(600)\n"], stdout=subprocess.PIPE,
                             text=True)
@@ -327,6 +333,7 @@ def test_no_worker_outlives_its_parent_killed():
     assert len(pids) == 2 and not [p for p in pids if alive(p)]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "3",
                              "--iterations", "100000000", "--print-every", "100000"],
@@ -359,6 +366,7 @@ dist.destroy_process_group()
 """
 
 
+@pytest.mark.slow
 def test_under_torchrun_it_uses_the_given_group(tmp_path):
     """Issue 15 item 13: independent of what else runs here. --standalone rendezvous on a port the system picks
     and the agent holds; each rank writes its own file; one thread per rank, a generous time limit."""

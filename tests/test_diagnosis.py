@@ -47,6 +47,7 @@ def compare(candidate, dtype, iterations=200):
                             learning_rate=1.2, iterations=iterations, checkpoint_every=100, steps=10)
 
 
+@pytest.mark.slow
 def test_a_correct_user_file_passes_on_the_command_line(tmp_path):
     out = run_cli("--backends", f"numpy,{MINE}:Mine", "--iterations", "300", "--no-plots",
                   "--json", str(tmp_path / "r.json"))
@@ -79,6 +80,7 @@ def test_everything_before_the_first_difference_is_said_to_agree():
     assert "dW2 and dW1 agree but db2 and db1 differ: the mistake is in B3, B6 alone" in " ".join(found["diagnosis"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("planted", [mine.Summed, mine.SigmoidHidden])
 def test_planted_versions_fail_on_the_command_line_with_the_diagnosis(planted):
     out = run_cli("--backends", f"numpy,{MINE}:{planted.__name__}", "--iterations", "200", "--no-plots")
@@ -151,17 +153,20 @@ def test_a_partial_contract_runs_what_it_allows_and_lists_the_rest():
     ("numpy,mine.py:", "expected FILE.py:CLASS or MODULE:CLASS"),
     ("numpy,torch@", "give a device after @"),
 ])
+@pytest.mark.slow
 def test_bad_specs_are_one_line_exit_2(spec, message):
     out = run_cli("--backends", spec, "--iterations", "1", "--no-plots")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
 
 
+@pytest.mark.slow
 def test_a_class_that_does_not_construct_is_one_line_exit_2():
     out = run_cli("--backends", f"numpy,{MINE}:Mine", "--activation", "relu", "--iterations", "1", "--no-plots")
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert "does not construct with activation='relu'" in out.stderr and "mine does tanh" in out.stderr
 
 
+@pytest.mark.slow
 def test_a_gpu_on_a_machine_without_one_is_one_line_exit_2():
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

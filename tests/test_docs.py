@@ -93,6 +93,7 @@ def test_links_in_the_walkthrough_and_readme_exist():
             assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -33,8 +33,14 @@ def expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([e for e in ESTIMATORS if e.backend == "numpy"], expected_failed_checks=expected_failed_checks)
 def test_scikit_learn_check_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow  # the same ~60 checks per estimator again: the default run keeps the numpy ones
+@parametrize_with_checks([e for e in ESTIMATORS if e.backend != "numpy"], expected_failed_checks=expected_failed_checks)
+def test_scikit_learn_check_estimator_on_the_other_backends(estimator, check):
     check(estimator)
 
 
@@ -174,6 +180,7 @@ def test_predicting_before_fit_or_with_other_features_is_refused():
         clf.predict_proba([[0.0, np.nan]])
 
 
+@pytest.mark.slow
 def test_importing_impls_leaves_scikit_learn_for_the_estimator():
     import subprocess
     import sys

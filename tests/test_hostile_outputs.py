@@ -51,6 +51,7 @@ def a_device(path):
 
 # --- 1. never replace what is not a regular file ------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["--save", "--json", "--plots"])
 def test_a_fifo_destination_is_refused_without_blocking(tmp_path, flag):
     fifo = tmp_path / "cost_curves.png" if flag == "--plots" else tmp_path / "out"
@@ -162,6 +163,7 @@ def test_a_file_where_a_folder_is_expected(tmp_path, capsys):
 
 # --- 4. output trouble after the work does not lose it ------------------------------------------------
 
+@pytest.mark.slow
 def test_a_closed_pipe_loses_nothing_and_says_nothing(tmp_path):
     # 3000 cost lines overflow the pipe, so the command writes into it after the reader has gone
     proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--iterations", "3000", "--print-every", "1",
@@ -176,6 +178,7 @@ def test_a_closed_pipe_loses_nothing_and_says_nothing(tmp_path):
     assert impls.load_model(tmp_path / "m.npz")[1]["iterations"] == 3000
 
 
+@pytest.mark.slow
 def test_a_full_disk_on_stdout_keeps_the_model_and_says_so_in_one_line(tmp_path):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
@@ -189,6 +192,7 @@ def test_a_full_disk_on_stdout_keeps_the_model_and_says_so_in_one_line(tmp_path)
 
 # --- 5. a terminal that is not UTF-8 ------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 @pytest.mark.parametrize("command", ["run", "explain", "demo", "train --help"])
 def test_a_terminal_that_is_not_utf8_gets_plain_spellings(tmp_path, encoding, command):
@@ -217,6 +221,7 @@ def test_every_character_the_project_prints_has_an_ascii_spelling():
 
 # --- 6. Ctrl-C ----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_ctrl_c_is_one_line_exit_130_and_no_file(tmp_path):
     # Ctrl-C's handler set explicitly: a shell's background job would inherit SIGINT ignored
     start = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
@@ -265,6 +270,7 @@ def test_no_install_hint_pulls_an_unpinned_torch(monkeypatch):
     assert not any("install 'backprop-compare[" in t or "install backprop-compare[" in t for t in texts)
 
 
+@pytest.mark.slow
 def test_help_names_the_command_as_typed_and_shows_the_defaults():
     out = cli("train", "--help")
     assert out.returncode == 0 and out.stdout.startswith("usage: python -m compare train "), out.stdout

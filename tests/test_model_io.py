@@ -200,6 +200,7 @@ def run(*args, cwd):
                           timeout=300, cwd=cwd, env=env)
 
 
+@pytest.mark.slow
 def test_train_save_then_predict_in_every_backend(tmp_path):
     out = run("train", "--iterations", "1500", "--hidden", "5", "--save", "model.npz", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -222,6 +223,7 @@ def test_train_save_then_predict_in_every_backend(tmp_path):
     assert [int(r.split(",")[0]) for r in rows[1:]] == (proba > 0.5).astype(int).tolist()
 
 
+@pytest.mark.slow
 def test_predict_on_an_unlabelled_csv(tmp_path):
     save_model(tmp_path / "m.npz", impls.init_params(2, 4, scale=1.0), CONFIG)
     (tmp_path / "new.csv").write_text("x1,x2\n0.5,1\n-2,3\n1,-1\n")
@@ -243,6 +245,7 @@ def test_predict_on_an_unlabelled_csv(tmp_path):
     (["predict", "--model", "bare.npz"], "does not name the data it was trained on; give --dataset"),
     (["train", "--iterations", "1", "--save", "no/such/m.npz"], "folder no/such does not exist"),
 ])
+@pytest.mark.slow
 def test_model_usage_errors_exit_2_with_one_line(tmp_path, args, message):
     params = impls.init_params(2, 4)
     save_model(tmp_path / "m.npz", params, {**CONFIG, "dataset": "planar"})

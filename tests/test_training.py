@@ -7,6 +7,7 @@ from impls.datasets import planar
 from conftest import make_backend, random_problem
 
 
+@pytest.mark.slow
 def test_course_run_reaches_90_percent_on_planar_data(backend_name):
     X, Y = planar()
     backend = make_backend(backend_name)

@@ -1,6 +1,5 @@
 """Bad input at every entry point, the divergence guard, and properties checked on random cases (hypothesis)."""
 import contextlib
-import functools
 import io
 import math
 import os
@@ -16,16 +15,15 @@ from compare.cli import main
 from compare.numerics import numerical_gradients, rel_error
 from compare.teach.explain import rounding_scales
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, TERMS_RTOL
-from conftest import make_backend, random_problem
+from conftest import examples, make_backend, random_problem
 from impls.datasets import load_csv, load_dataset, planar
 
 INSTALLED = impls.available_backends()
 OTHERS = [name for name in INSTALLED if name != "numpy"]
 
 
-@functools.lru_cache(maxsize=None)
 def backend(name, activation="tanh", dtype="float64"):
-    return impls.get_backend(name, activation=activation, dtype=dtype)  # one object: JAX keeps its compilations
+    return make_backend(name, activation=activation, dtype=dtype)  # one object: JAX keeps its compilations
 
 
 def flat(grads):
@@ -39,7 +37,7 @@ problems = st.fixed_dictionaries({
     "seed": st.integers(0, 2 ** 32 - 1), "activation": st.sampled_from(impls.ACTIVATIONS),
     "dtype": st.sampled_from(impls.DTYPES)})
 # Each new shape costs JAX a compilation (~0.3 s); 30 cases keep this file's properties near 30 s.
-PROPERTY = settings(max_examples=30, deadline=None)
+PROPERTY = settings(max_examples=examples(30), deadline=None)
 
 
 @pytest.mark.skipif(not OTHERS, reason="needs torch or jax")
@@ -228,7 +226,7 @@ cells = st.one_of(
 csv_text = st.lists(st.lists(cells, min_size=1, max_size=4).map(",".join), max_size=6).map("\n".join)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.one_of(csv_text, st.text(max_size=80), st.binary(max_size=80)))
 def test_garbage_csv_gives_arrays_or_a_value_error(content):
     with tempfile.TemporaryDirectory() as folder:
@@ -307,7 +305,7 @@ def cli_folder():
         yield folder
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=command_lines())
 def test_random_command_lines_exit_cleanly(cli_folder, argv):
     cwd = os.getcwd()
