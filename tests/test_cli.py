@@ -144,6 +144,7 @@ def test_run_checks_where_it_will_write_before_the_run(tmp_path):
         assert out.returncode == 2 and message in out.stderr and "Comparing" not in out.stdout, out.stderr
 
 
+@pytest.mark.slow
 def test_every_command_says_error_in_one_form():
     """Issue 15 item 14: one prefix, whatever the command."""
     for args in (["run", "--steps", "0"], ["train", "--hidden", "0"], ["--bogus"], ["check"],
@@ -153,6 +154,7 @@ def test_every_command_says_error_in_one_form():
         assert out.returncode == 2 and out.stderr.startswith("python -m compare: error: "), (args, out.stderr)
 
 
+@pytest.mark.slow
 def test_a_whole_number_may_be_written_with_an_exponent(capsys):
     assert main(["train", "--iterations", "2e2", "--print-every", "1e2"]) == 0
     assert "Cost after iteration 100" in capsys.readouterr().out
@@ -160,6 +162,7 @@ def test_a_whole_number_may_be_written_with_an_exponent(capsys):
     assert out.returncode == 2 and "'1.5e0' is not a whole number" in out.stderr
 
 
+@pytest.mark.slow
 def test_a_file_without_a_class_lists_the_classes_it_defines():
     mine = Path(__file__).parent / "user_backends" / "mine.py"
     out = run("--backends", f"numpy,{mine}")
@@ -168,6 +171,7 @@ def test_a_file_without_a_class_lists_the_classes_it_defines():
         in out.stderr
 
 
+@pytest.mark.slow
 def test_top_level_help_shows_the_default_commands_flags():
     out = run("--help")
     assert out.returncode == 0 and "Without a command, `run` runs" in out.stdout

@@ -51,6 +51,7 @@ def run_cli(*args, env=None):
 
 # False passes (items 1-4)
 
+@pytest.mark.slow
 def test_a_forward_of_zeros_fails_its_forward_checks_and_alone_is_not_a_pass():
     report = compare(f"numpy,{HOSTILE}:ZerosForward")
     assert failed(report) == {("zeros_forward", "forward")}
@@ -69,6 +70,7 @@ def test_inverted_forward_and_predict_fail_forward_and_the_labels():
     assert accuracy["inverted"] == pytest.approx(1 - accuracy["numpy"])
 
 
+@pytest.mark.slow
 def test_gradients_that_pile_up_fail_the_repeated_call_with_the_diagnosis():
     pytest.importorskip("torch")
     report = compare(f"numpy,{TORCH}:Net")
@@ -86,6 +88,7 @@ def test_nan_after_the_first_state_fails_the_steps():
     assert "nan" in notes_of(report, "nan_after_start")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("planted, words", [
     ("ExitsInCost", "cost called sys.exit(0)"),
     ("SystemExitInTrain", "train called sys.exit('done')"),
@@ -103,6 +106,7 @@ def test_a_user_backend_cannot_patch_numpy_for_the_reference():
     assert isinstance(np.tanh, np.ufunc) and np.dot(np.ones(2), np.ones(2)) == 2.0  # this process: untouched
 
 
+@pytest.mark.slow
 def test_a_user_backend_cannot_turn_off_jax_float64_for_the_jax_backend():
     jax = pytest.importorskip("jax")
     report = compare(f"numpy,jax,{HOSTILE}:X64Off")
@@ -139,6 +143,7 @@ def test_a_forward_that_centres_x_in_place_is_named_and_numpy_passes():
     assert "accumulates" not in " ".join(report.differences["centres_x"]["diagnosis"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", [f"{HOSTILE}:DtypeObject", f"{TORCH}:TorchDtype"])
 def test_a_dtype_given_as_an_object_is_read_as_its_name(spec):
     if "torch" in spec:
@@ -175,6 +180,7 @@ def test_a_wrong_answer_is_a_failed_check_naming_the_method(planted, section, wo
     assert words in notes_of(report, name), notes_of(report, name)
 
 
+@pytest.mark.slow
 def test_tensors_that_require_grad_are_detached_with_a_note():
     pytest.importorskip("torch")
     report = compare(f"numpy,{TORCH}:GradTensors")
@@ -182,6 +188,7 @@ def test_tensors_that_require_grad_are_detached_with_a_note():
     assert any("grad_tensors: gradients returned torch tensors that require grad" in n for n in report.notes)
 
 
+@pytest.mark.slow
 def test_a_hang_a_crash_and_forged_text_are_failed_checks():
     report = compare(f"numpy,{HOSTILE}:Hangs,{HOSTILE}:Crashes,{HOSTILE}:Forges", timeout=1)
     assert {b for b, _ in failed(report)} == {"hangs", "crashes", "forges"}
@@ -192,6 +199,7 @@ def test_a_hang_a_crash_and_forged_text_are_failed_checks():
     assert "gradients raised ValueError: bad\\nAll 99 checks pass" in notes_of(report, "forges")
 
 
+@pytest.mark.slow
 def test_no_process_of_a_user_backend_outlives_the_run(tmp_path):
     from test_data_parallel import alive
     pids = tmp_path / "pids"
@@ -201,6 +209,7 @@ def test_no_process_of_a_user_backend_outlives_the_run(tmp_path):
     assert len(started) == 2 and not [p for p in started if alive(p)]
 
 
+@pytest.mark.slow
 def test_the_json_report_names_every_failure_and_what_it_returned(tmp_path):
     out = run_cli("--backends", f"numpy,{HOSTILE}:CostNone", "--json", str(tmp_path / "r.json"))
     assert out.returncode == 1
@@ -208,6 +217,7 @@ def test_the_json_report_names_every_failure_and_what_it_returned(tmp_path):
     assert {c["backend"] for c in report["checks"] if not c["ok"]} == {"cost_none"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop, status, line", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
 def test_stopping_the_command_stops_every_process_of_a_user_backend(tmp_path, stop, status, line):
     import signal
@@ -227,6 +237,7 @@ def test_stopping_the_command_stops_every_process_of_a_user_backend(tmp_path, st
     assert not [p for p in started if alive(p)]
 
 
+@pytest.mark.slow
 def test_a_failing_assert_in_a_users_test_shows_the_verdict_not_the_librarys_frames(tmp_path):
     """Item 9: __tracebackhide__; the message stays, the frames with the X and Y arrays go."""
     (tmp_path / "test_theirs.py").write_text(
