@@ -63,6 +63,10 @@ def cmd_bench(args):
     # the data-parallel backends are timed in their own section, against their single-process twins
     parallel = [n for n in (args.backends or DATA_PARALLEL) if n in DATA_PARALLEL and n in impls.BACKENDS
                 and DATA_PARALLEL[n] in installed]
+    from impls.workers import check_workers
+    for name in parallel:  # a count the machine cannot hold: one line, before minutes of work
+        for n in args.workers:
+            check_workers(name, n)
     settings = QUICK if args.quick else FULL
     if args.repeats:
         settings = replace(settings, repeats=args.repeats)
