@@ -23,6 +23,13 @@ def diverged(error):
     return bool(error) and f"raised {TrainingDiverged.__name__}:" in error
 
 
+def _text(e):
+    try:
+        return f"{type(e).__name__}: {e}"
+    except Exception:  # noqa: BLE001 - an exception whose str() raises
+        return type(e).__name__
+
+
 def _copy(value):
     if isinstance(value, dict):
         return {k: np.array(v, copy=True) for k, v in value.items()}
@@ -87,7 +94,7 @@ class Entrant:
             error = (f"{method} called sys.exit({e.code!r}): a backend's method must return its answer, not end the "
                      "process")
         except Exception as e:  # noqa: BLE001 - a user's own backend may raise anything
-            error = f"{method} raised {type(e).__name__}: {e}"
+            error = f"{method} raised {_text(e)}"
         detached = []
         if error is None:
             value = answers.detach(value, "", detached)
