@@ -182,7 +182,7 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     (["--backends", "tensorflow"], "unknown backend 'tensorflow'"),
     (["--repeats", "0"], "argument --repeats: '0' must be >= 1"),
     (["--workers", "1,0"], "argument --workers: '0' must be >= 1"),
-    (["--workers", "two"], "argument --workers: 'two' is not a int"),
+    (["--workers", "two"], "argument --workers: 'two' is not a whole number"),
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
 ])
