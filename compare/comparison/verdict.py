@@ -60,7 +60,7 @@ def differences(setup, values, report, activation):
     for e in setup.entrants:
         why_changed = changed_sentence(e)
         if e is setup.ref:
-            if e.name in failing:
+            if any(c.backend == e.name for c in report.failures):  # its own checks fail (unjudged says itself)
                 sections = list(dict.fromkeys(c.section for c in report.failures if c.backend == e.name))
                 sentences = [s for s in (_accumulates(setup, values[e.name]), why_changed and f"It {why_changed}.")
                              if s]
