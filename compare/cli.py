@@ -151,8 +151,8 @@ def build_parser():
     parser = Parser(prog=prog_name(), description="Hand-written backprop vs PyTorch autograd vs JAX grad, "
                     "for a network with one hidden layer. Without a command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
-    run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
-                         "differences, training (the default command)")
+    run = sub.add_parser("run", help="compare the backends: forward values, cost, gradients, intermediates, finite "
+                         "differences, training, predictions (the default command)")
     run.add_argument("--backends", type=backend_specs, default=None, metavar="A,B,...",
                      help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
                      "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "

@@ -108,13 +108,24 @@ class LocalGroup:
                     except EOFError:  # its end closed: the worker is gone
                         raise WorkerFailed(f"torch-ddp worker rank {rank} {self._ending(rank)}") from None
                     if status == "error":
-                        raise WorkerFailed(f"torch-ddp worker rank {rank} failed: {value}")
+                        raise WorkerFailed(self._dead() or f"torch-ddp worker rank {rank} failed: {value}")
                     results[rank] = value
                     pending.discard(rank)
         except BaseException:  # a failure, or Ctrl-C: the others may wait forever in a collective
             self.close()
             raise
         return results
+
+    def _dead(self, wait=0.5):
+        """How the first worker that died ended, or None: when one is killed, the others' collectives fail
+        with a broken connection, and it is the death that names the cause."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            dead = next((r for r, p in enumerate(self.procs) if processes.has_exited(p)), None)
+            if dead is not None:
+                return f"torch-ddp worker rank {dead} {self._ending(dead)}"
+            time.sleep(0.01)
+        return None
 
     def _ending(self, rank):
         """How a worker whose pipe closed ended: its end closes a moment before the kernel reports its exit."""

@@ -300,6 +300,21 @@ def test_a_worker_killed_during_train_is_named_with_its_signal(problem):
     assert not [p for p in group.procs if alive(p.pid)]
 
 
+@pytest.mark.slow
+def test_a_worker_killed_during_train_on_the_command_line_is_one_line_exit_1():
+    proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "2",
+                             "--iterations", "100000000", "--print-every", "100000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
+    workers = children(proc.pid)
+    os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("python -m compare: error: torch-ddp worker rank ")
+    assert err.strip().endswith(" was killed by SIGKILL")
+    assert not [p for p in workers if alive(p)]
+
+
 def test_a_group_started_from_a_helper_thread_outlives_the_thread(problem):
     """PR_SET_PDEATHSIG fires when the *thread* that started a worker exits: one thread starts them all."""
     X, Y, params = problem
