@@ -90,6 +90,12 @@ class LocalGroup:
         try:
             for conn, task in zip(self.conns, tasks):
                 conn.send(task)
+        except OSError:  # a worker that died between two calls: its pipe is closed
+            dead = self._dead(wait=2)
+            self.close()
+            if dead is None:
+                raise
+            raise WorkerFailed(dead) from None
         except BaseException:
             self.close()
             raise
@@ -105,7 +111,7 @@ class LocalGroup:
                         continue
                     try:
                         status, value = self.conns[rank].recv()
-                    except EOFError:  # its end closed: the worker is gone
+                    except (EOFError, OSError):  # its end closed or reset (a socket pair): the worker is gone
                         raise WorkerFailed(f"torch-ddp worker rank {rank} {self._ending(rank)}") from None
                     if status == "error":
                         raise WorkerFailed(self._dead() or f"torch-ddp worker rank {rank} failed: {value}")

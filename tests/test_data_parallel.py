@@ -309,7 +309,7 @@ def test_a_worker_killed_during_train_on_the_command_line_is_one_line_exit_1():
     workers = children(proc.pid)
     os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and "Traceback" not in err
+    assert proc.returncode == 1 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("python -m compare: error: torch-ddp worker rank ")
     assert err.strip().endswith(" was killed by SIGKILL")
     assert not [p for p in workers if alive(p)]
