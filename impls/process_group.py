@@ -123,11 +123,12 @@ class LocalGroup:
         return results
 
     def _dead(self, wait=0.5):
-        """How the first worker that died ended, or None: when one is killed, the others' collectives fail
-        with a broken connection, and it is the death that names the cause."""
+        """How the first worker that died (killed, or exited with a status other than 0) ended, or None: when one
+        dies, the others' collectives fail with a broken connection, and it is the death that names the cause.
+        A worker that reported its own error exits with 0: its error is the cause."""
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            dead = next((r for r, p in enumerate(self.procs) if processes.has_exited(p)), None)
+            dead = next((r for r, p in enumerate(self.procs) if processes.peek_status(p) not in (None, 0)), None)
             if dead is not None:
                 return f"torch-ddp worker rank {dead} {self._ending(dead)}"
             time.sleep(0.01)

@@ -90,16 +90,23 @@ def start(argv, **popen):
     return proc
 
 
-def has_exited(proc):
-    """Whether the child has ended, without reaping it: its pid, and so its process group's id, stay its own
-    until kill_tree() reaps it."""
+def peek_status(proc):
+    """The child's exit status as Popen's returncode gives it (negative: the signal that killed it), or None
+    while it runs; without reaping it: its pid, and so its group's id, stay its own until kill_tree()."""
     if proc.returncode is not None:
-        return True
+        return proc.returncode
     try:
         info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
-        return True
-    return info is not None
+        return proc.wait()
+    if info is None:
+        return None
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
+
+def has_exited(proc):
+    """Whether the child has ended, without reaping it (see peek_status)."""
+    return peek_status(proc) is not None
 
 
 def kill_tree(proc):
