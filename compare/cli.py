@@ -1,20 +1,16 @@
 """Command line: `python -m compare [run|train] ...` (also installed as `backprop-compare`)."""
 import argparse
 import importlib
-import json
 import math
 import os
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
-import numpy as np
-
 import impls
-from compare import plots, terminal
-from compare.numerics import accuracy
+from compare import terminal
 from impls.io.datasets import DATASETS, load_dataset
-from impls.io.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
@@ -23,8 +19,24 @@ EXTENSIONS = ["compare.teach.explain", "compare.teach.check", "compare.teach.dem
 
 
 class Parser(argparse.ArgumentParser):
+    """Every command's parser (check's and bench's too): a usage error is one line, exit 2, in the one form
+    every error of the command line takes (see `error_line`)."""
+
     def error(self, message):  # one line, exit 2: a typo is not a crash
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+        self.exit(2, error_line(f"{one_line(message)} (see {self.prog} --help)"))
+
+    def format_help(self):
+        text = super().format_help()
+        if self._subparsers is not None and self.prog == prog_name():  # the top level: run is the default
+            run = next(p for a in self._subparsers._group_actions for name, p in a.choices.items() if name == "run")
+            options = run.format_help().partition("\n\n")[2].partition("\n")[2]  # after its usage and title
+            text += f"\nWithout a command, `run` runs ({prog_name()} run --help); its options:\n{options}"
+        return text
+
+
+def error_line(message):
+    """The one form of an error line, whatever the command: `python -m compare: error: ...`."""
+    return f"{prog_name()}: error: {message}\n"
 
 
 def one_line(text):
@@ -32,21 +44,39 @@ def one_line(text):
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def whole_number(text):
+    """int(text), also for a whole number written with an exponent or a point (1e4, 10000.0)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    from decimal import Decimal, InvalidOperation
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError(text)
+    return int(value)
+
+
 def _number(kind, low, low_ok):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+            what = "a whole number" if kind is whole_number else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not math.isfinite(value) or value < low or (value == low and not low_ok):
             raise argparse.ArgumentTypeError(f"{text!r} must be {'>=' if low_ok else '>'} {low}")
-        if kind is int and value > impls.checks.MAX_COUNT:  # counts are int64 inside the frameworks
+        if kind is whole_number and value > impls.checks.MAX_COUNT:  # counts are int64 inside the frameworks
             raise argparse.ArgumentTypeError(f"{text!r} must be <= {impls.checks.MAX_COUNT}")
         return value
     return parse
 
 
-positive_int, count, positive_float = _number(int, 1, True), _number(int, 0, True), _number(float, 0, False)
+positive_int, count, positive_float = (_number(whole_number, 1, True), _number(whole_number, 0, True),
+                                       _number(float, 0, False))
 
 
 def seed(text):
@@ -118,12 +148,13 @@ def backend_specs(text):
 
 
 def build_parser():
+    from compare.commands import cmd_predict, cmd_run, cmd_train
     parser = Parser(prog=prog_name(), description="Gradient descent for a network with one hidden layer by every "
                     f"backend ({', '.join(impls.BACKENDS)}): hand-written backprop against autograd. Without a "
                     "command, runs `run`.")
     sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
-    run = sub.add_parser("run", help="compare the backends: cost, gradients, intermediates, finite "
-                         "differences, training (the default command)")
+    run = sub.add_parser("run", help="compare the backends: forward values, cost, gradients, intermediates, finite "
+                         "differences, training, predictions (the default command)")
     run.add_argument("--backends", type=backend_specs, default=None, metavar="A,B,...",
                      help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
                      "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "
@@ -138,6 +169,10 @@ def build_parser():
     run.add_argument("--plots", type=Path, default=Path("compare-plots"), metavar="DIR",
                      help="folder for the PNGs (default: ./compare-plots)")
     run.add_argument("--no-plots", action="store_true", help="write no pictures")
+    run.add_argument("--timeout", type=positive_float, default=None, metavar="S",
+                     help="CPU seconds each call of a user's backend (FILE.py:CLASS, MODULE:CLASS, an entry point), "
+                     "which runs in a process of its own, may take; one that waits without computing is stopped after "
+                     "4 times as long (default: 300)")
     run.set_defaults(func=cmd_run)
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
@@ -180,139 +215,65 @@ def progress_bar(total, desc):
     return tqdm(total=total, desc=desc, unit="it", leave=False, disable=None, file=sys.stderr)
 
 
-def cmd_train(args):
-    if args.save is not None:  # before the run, not after it
-        check_destination(args.save, [("--dataset", args.dataset)], f"--save {args.save}")
-    backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device,
-                                workers=args.workers)
-    X, Y, params = load_problem(args)
-    print(f"Training the {backend.name} backend ({args.activation}, {args.dtype}) on {args.dataset}: "
-          f"X {X.shape}, n_h={args.hidden}, learning rate {args.lr:g}, {args.iterations} iterations")
-    with progress_bar(args.iterations, backend.name) as bar:
-        def report(iteration, cost):
-            bar.update(iteration - bar.n)
-            bar.write(f"Cost after iteration {iteration}: {cost:f}")
-        start = time.perf_counter()
-        result = backend.train(params, X, Y, learning_rate=args.lr, iterations=args.iterations,
-                               record_every=args.print_every, callback=report)
-        seconds = time.perf_counter() - start
-    if args.save is not None:  # first the file, then the printing, which may fail (a closed pipe)
-        impls.save_model(args.save, result.params, {
-            "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
-            "dataset": args.dataset, "seed": args.seed, "learning_rate": args.lr,
-            "iterations": args.iterations, "final_cost": result.final_cost})
-    print(f"Final cost: {result.final_cost:f}")
-    print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
-    print(f"Wall time: {seconds:.2f} s")
-    if args.save is not None:
-        print(f"Model saved to {args.save}")
-    return 0
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C, so that every process the command started is stopped on the way out.
+    A BaseException, as KeyboardInterrupt is: no `except Exception` around a user's code swallows it."""
 
 
-def cmd_predict(args):
-    if args.out is not None:
-        check_destination(args.out, [("--model", args.model), ("--dataset", args.dataset)], f"--out {args.out}")
-    params, config = impls.load_model(args.model)
-    name = args.backend or config["backend"]
-    if args.backend is None and name not in impls.available_backends():
-        print(f"{name}, which trained the model, is not installed; predicting with numpy")
-        name = "numpy"
-    backend = impls.get_backend(name, activation=config["activation"], dtype=config["dtype"], device=args.device)
-    dataset = args.dataset if args.dataset is not None else config.get("dataset")
-    if not isinstance(dataset, str):
-        raise ValueError(f"{args.model} does not name the data it was trained on; give --dataset")
-    X, Y = load_dataset(dataset, seed=args.seed if args.seed is not None else config.get("seed", 0),
-                        n_features=config["n_x"])
-    if Y is not None and Y.shape[0] != config["n_y"]:
-        raise ValueError(f"the model has {config['n_y']} outputs, but {dataset} has {Y.shape[0]} label row(s)")
-    proba = backend.predict_proba(params, X)
-    predictions = (proba > 0.5).astype(np.int64)  # as backend.predict, without a second forward pass
-    print(f"Predicting with the {backend.name} backend on {dataset}: {X.shape[1]} examples; model {args.model} "
-          f"(trained with {config['backend']}: n_x={config['n_x']}, n_h={config['n_h']}, "
-          f"{config['activation']}, {config['dtype']})")
-    if Y is not None:
-        correct = int(np.sum(predictions == Y))  # as train's accuracy: over every output of every example
-        print(f"Accuracy: {100 * correct / Y.size:.2f}% ({correct} of {Y.size})")
-    if args.out is not None:
-        atomic_write(args.out, lambda f: f.write(predictions_csv(predictions, proba).encode()))
-        print(f"Predictions written to {args.out}")
-    elif Y is None:
-        print(f"Predicted 1 for {int(predictions.sum())} and 0 for {int((1 - predictions).sum())} of "
-              f"{predictions.size} outputs; --out FILE writes them per example")
-    return 0
-
-
-def predictions_csv(predictions, proba):
-    """One row per example: the 0/1 prediction and the probability of 1, per output."""
-    n_y = predictions.shape[0]
-    names = ["prediction", "probability"] if n_y == 1 else (
-        [f"prediction_{i + 1}" for i in range(n_y)] + [f"probability_{i + 1}" for i in range(n_y)])
-    rows = [",".join(names)]
-    for pred, p in zip(predictions.T, proba.T):
-        rows.append(",".join([str(int(v)) for v in pred] + [repr(float(v)) for v in p]))
-    return "\n".join(rows) + "\n"
-
-
-def cmd_run(args):
-    from compare import specs
-    from compare.comparison import compare_backends
-
-    chosen, notes = args.backends, []
-    if chosen is None:
-        # the data-parallel backends join when --workers asks for them
-        wanted = [n for n in impls.BACKENDS if args.workers > 1 or n not in impls.DATA_PARALLEL]
-        chosen = [specs.parse_one(n) for n in impls.available_backends(data_parallel=args.workers > 1)]
-        notes = [f"skipped {n}: not installed ({impls.install_hint(n)})"
-                 for n in wanted if n not in [s.target for s in chosen]]
-    # --device is for torch and JAX; the numpy reference runs on the CPU beside them. --workers is for
-    # the data-parallel backends: the others are what they are compared with.
-    backends = specs.name_all(chosen, [specs.load(s, activation=args.activation, dtype=args.dtype,
-                                                  device=args.device, workers=args.workers) for s in chosen])
-    names = [b.name for b in backends]
-    inputs = [("--dataset", args.dataset)]
-    if args.json is not None:  # before the run, not after it
-        check_destination(args.json, inputs, f"--json {args.json}")
-    if not args.no_plots:
-        check_folder(args.plots, plots.NAMES, inputs + ([("--json", args.json)] if args.json else []),
-                     f"--plots {args.plots}")
-    X, Y, params = load_problem(args)
-    print(f"Comparing {', '.join(names)} on {args.dataset} ({args.iterations} iterations)...", flush=True)
-    with progress_bar(None, "comparing") as bar:
-        def progress(done, total):
-            bar.total = total
-            bar.update(done - bar.n)
-        report = compare_backends(backends, params, X, Y, learning_rate=args.lr, iterations=args.iterations,
-                                  checkpoint_every=args.checkpoint_every, steps=args.steps,
-                                  dataset=args.dataset, seed=args.seed, progress=progress)
-    report.notes += notes
-    if args.json is not None:  # first the files, then the printing, which may fail (a closed pipe)
-        text = json.dumps(report.to_dict(), indent=1, allow_nan=False)
-        atomic_write(args.json, lambda f: f.write(text.encode()))
-    if not args.no_plots:
-        from compare.plots import write_plots
-        paths = write_plots(report, backends, X, Y, args.plots)
-    print(report)
-    if args.json is not None:
-        print(f"Report written to {args.json}")
-    if not args.no_plots:
-        print(f"Plots written to {args.plots}/: {', '.join(p.name for p in paths)}")
-    return 0 if report.ok else 1
+def _terminate(signum, frame):
+    raise Terminated
 
 
 def main(argv=None):
-    """The command line; returns the exit status. Ctrl-C: one line, 130; a closed pipe: quiet."""
+    """The command line; returns the exit status. Ctrl-C: one line, 130; SIGTERM: one line, 143; a closed
+    pipe: quiet. Every error is one line in one form (error_line)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     with terminal.guarded() as out:
         try:
             status = _command(argv)
         except KeyboardInterrupt:  # atomic writes have removed their temporary files
             print("interrupted", file=sys.stderr)
             return 130
+        except Terminated:
+            print("terminated", file=sys.stderr)
+            return 143
+        finally:
+            from impls import processes
+            processes.kill_all()  # whatever a user's backend or a worker left: nothing outlives the command
         out.flush()
         problem = terminal.output_error(out)
         if problem:
-            print(f"compare: error: {problem}", file=sys.stderr)
+            print(error_line(problem), end="", file=sys.stderr)
             return status or 1
     return status
+
+
+def data_parallel_chosen(args):
+    """The data-parallel backends `args` asks for: train's --backend, run's --backends or, for run without
+    --backends, both when --workers N > 1 (they then join the others)."""
+    if getattr(args, "command", None) == "train":
+        return [args.backend] if args.backend in impls.DATA_PARALLEL else []
+    if getattr(args, "command", None) == "run":
+        chosen = [s.target for s in args.backends if s.kind == "builtin"] if args.backends else impls.DATA_PARALLEL
+        return [n for n in chosen if n in impls.DATA_PARALLEL]
+    return []
+
+
+def check_workers(args):
+    """One rule for run and train: --workers N > 1 needs a data-parallel backend, and a count the machine can
+    hold; checked before anything starts (JAX reads its device count once, when it starts)."""
+    workers = getattr(args, "workers", 1)
+    if not isinstance(workers, int) or workers == 1:  # bench's --workers is a list: checked per count there
+        return
+    parallel = data_parallel_chosen(args)
+    if not parallel:
+        named = args.backend if args.command == "train" else ", ".join(s.text for s in args.backends)
+        raise ValueError(f"--workers {workers} is for the data-parallel backends torch-ddp and jax-sharded; "
+                         f"{named} {'runs' if args.command == 'train' else 'run'} in one process")
+    from impls.memory import check_workers as check_memory
+    for name in parallel:
+        check_memory(name, workers)
 
 
 def _command(argv):
@@ -320,14 +281,16 @@ def _command(argv):
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
+    from impls.parallel.process_group import WorkerFailed
     try:
+        check_workers(args)
         workers = getattr(args, "workers", 1)
         if isinstance(workers, int):  # bench's --workers is a list: it sets XLA_FLAGS in each child process
             use_host_devices(workers)
         return args.func(args)
     except (ValueError, OSError, impls.BackendNotInstalled) as e:
-        print(f"compare: error: {one_line(e)}", file=sys.stderr)
+        print(error_line(one_line(e)), end="", file=sys.stderr)
         return 2
-    except impls.TrainingDiverged as e:
-        print(f"compare: {one_line(e)}", file=sys.stderr)
+    except (impls.TrainingDiverged, WorkerFailed) as e:
+        print(error_line(one_line(e)), end="", file=sys.stderr)
         return 1

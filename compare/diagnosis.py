@@ -2,7 +2,7 @@
 sign, transpose, activation and accumulation mistakes, recognised from the numbers."""
 import numpy as np
 
-from compare.numerics import norm_ratio
+from compare.numerics import largest, norm_ratio
 from compare.tolerances import BACKEND_RTOL, RATIO_RTOL
 from impls.base import CACHE_NAMES, GRAD_NAMES, INTERMEDIATE_NAMES
 
@@ -81,7 +81,7 @@ def first_difference(stats, dtype):
 def _multiple(ref, got, dtype):
     """r where got = r·ref exactly (to RATIO_RTOL), else None."""
     a, b = np.ravel(np.asarray(ref, dtype=np.float64)), np.ravel(np.asarray(got, dtype=np.float64))
-    big = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    big = largest(a, b)
     if big == 0 or not np.isfinite(big) or not np.any(a):
         return None
     a, b = a / big, b / big  # scaled first: no norm of huge values overflows
@@ -128,7 +128,7 @@ def transposed(name, ref, got, dtype):
 
 def wrong_activation(Z1, A1, declared, dtype):
     """Which other hidden activation turns Z1 into A1, if any."""
-    from impls.numpy_backend import ACTIVATIONS
+    from impls.backends.numpy import ACTIVATIONS
     Z1 = np.asarray(Z1, dtype=dtype)
     for act, (g, _) in ACTIVATIONS.items():
         if act != declared and norm_ratio(np.asarray(A1, dtype=np.float64) - g(Z1), g(Z1)) < BACKEND_RTOL[dtype]:
@@ -147,7 +147,7 @@ def accumulates(first, second, dtype):
         if k not in second or np.shape(second[k]) != np.shape(first[k]):
             continue
         stats = value_stats(first[k], second[k], dtype, whole)
-        if stats["relative"] >= BACKEND_RTOL[dtype]:
+        if not stats["relative"] < BACKEND_RTOL[dtype]:  # NaN changed too
             r = _multiple(first[k], second[k], dtype)
             times = f"{r:.3g} times the first call's" if r is not None else "not the first call's"
             return k, stats, (f"its gradients change between two identical calls ({k} on the second call is "

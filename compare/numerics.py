@@ -4,12 +4,18 @@ import numpy as np
 from impls.base import PARAM_NAMES
 
 
+def largest(a, b):
+    """The largest |entry| of a and b together; NaN if any entry is NaN (Python's max() of two would drop a
+    NaN that comes second)."""
+    return float(np.max(np.abs(np.concatenate([np.ravel(a), np.ravel(b)])), initial=0.0))
+
+
 def _scaled(a, b):
     """a and b over their largest |entry|, which leaves any ratio of their norms as it is and keeps huge
     values from overflowing the norms; or the ratio itself where that is decided: 0.0 when both are zero,
     NaN when an entry is not finite."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    big = max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))
+    big = largest(a, b)
     if big == 0:
         return 0.0
     if not np.isfinite(big):
@@ -33,6 +39,13 @@ def norm_ratio(a, b):
         return scaled
     top, bottom = (np.linalg.norm(v) for v in scaled)
     return float(top / bottom) if bottom > 0 else (0.0 if top == 0 else float("inf"))
+
+
+def worst(values, default=0.0):
+    """The largest of `values`, NaN if any is NaN: Python's max() skips a NaN that is not first, and a
+    verdict taken from it would pass a NaN."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return float(np.max(values)) if values.size else default
 
 
 def accuracy(backend, params, X, Y):

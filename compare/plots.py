@@ -33,8 +33,12 @@ def decision_boundaries(ax, predict, X, Y, title):
     xs = np.linspace(X[0].min() - pad, X[0].max() + pad, 300)
     ys = np.linspace(X[1].min() - pad, X[1].max() + pad, 300)
     xx, yy = np.meshgrid(xs, ys)
-    zz = predict(np.vstack([xx.ravel(), yy.ravel()]))[0].reshape(xx.shape)
-    ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
+    try:
+        zz = np.asarray(predict(np.vstack([xx.ravel(), yy.ravel()])), dtype=np.float64)[0].reshape(xx.shape)
+    except (Exception, SystemExit):  # noqa: BLE001 - a user's predict; the report has judged it already
+        zz, title = None, f"{title}\n(its predict failed on the grid)"
+    if zz is not None:
+        ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
     ax.scatter(X[0], X[1], c=Y[0], s=12, cmap="Spectral", edgecolors="k", linewidths=0.3)
     ax.set_title(title)
     ax.set_xticks([])
@@ -50,7 +54,8 @@ def write_plots(report, backends, X, Y, directory):
     runs = {t.backend: t for t in report.trajectories}
     paths = []
 
-    drawable = [(b, runs[b.name]) for b in backends if b.name in runs and runs[b.name].params]
+    drawable = [(b, runs[b.name]) for b in backends
+                if b.name in runs and runs[b.name].params and callable(getattr(b, "predict", None))]
     if X.shape[0] == 2 and drawable:
         fig, axes = plt.subplots(1, len(drawable), figsize=(4.2 * len(drawable), 4.2), squeeze=False)
         for ax, (b, t) in zip(axes[0], drawable):
@@ -78,7 +83,8 @@ def write_plots(report, backends, X, Y, directory):
     floor = np.finfo(s["dtype"]).eps / 4  # a distance of exactly 0 cannot sit on a log axis
     for i, t in enumerate(report.trajectories[1:], start=1):
         k = min(len(t.iterations), len(t.distance))  # a run that stopped early has fewer of either
-        ax.semilogy(t.iterations[:k], np.maximum(t.distance[:k], floor), STYLES[i % len(STYLES)],
+        distance = np.asarray(t.distance[:k], dtype=np.float64)  # None (JSON's NaN) is not drawn
+        ax.semilogy(t.iterations[:k], np.fmax(distance, floor), STYLES[i % len(STYLES)],
                     label=f"{t.backend} vs {report.trajectories[0].backend}")
     ax.axhline(s["trajectory_tolerance"], color="gray", lw=1, ls="--", label="rounding-level tolerance")
     rise = report.trajectories[0].largest_rise

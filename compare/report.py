@@ -3,6 +3,8 @@ import math
 import textwrap
 from dataclasses import asdict, dataclass, field
 
+from compare.numerics import worst
+
 
 @dataclass
 class Check:
@@ -18,6 +20,7 @@ class Check:
     note: str = ""
 
     def __post_init__(self):
+        self.note = self.note or ""
         for name in ("value", "threshold", "max_abs", "own_relative"):
             if getattr(self, name) is not None:
                 setattr(self, name, float(getattr(self, name)))
@@ -44,6 +47,7 @@ class Trajectory:
 
 
 SECTIONS = {  # section: (title, what its figure means)
+    "forward": ("Forward values at the starting parameters (F1-F4)", "‖Δ‖/(‖a‖+‖b‖) of Z1, A1, Z2, A2"),
     "cost": ("Cost J at the starting parameters", "|ΔJ|/(|J|+|J_ref|)"),
     "gradient": ("Gradients at the starting parameters",
                  "‖Δ‖ of each parameter's gradient / (‖g‖+‖g_ref‖) over all of θ: the course's gradient-check "
@@ -52,13 +56,23 @@ SECTIONS = {  # section: (title, what its figure means)
     "intermediate": ("Intermediates of backprop, m·∂J/∂(·)",
                      "each autograd's own values at Z2, A1, Z1 against the hand-written B1, W2ᵀdZ2, B4: "
                      "‖Δ‖/(‖a‖+‖b‖)"),
+    "repeat": ("Gradients asked for twice",
+               "the second of two identical calls against the first, ‖Δ‖/(‖a‖+‖b‖) over all of θ: gradients added "
+               "into a buffer that is never cleared differ"),
     "finite differences": ("Central finite differences: the independent oracle",
                            "(J(θ+h) − J(θ−h)) / 2h in float64 for every parameter entry, against each "
                            "backend's gradient: ‖Δ‖/(‖a‖+‖b‖) over all of θ"),
     "training steps": ("Training, step by step",
                        "from each checkpoint of the reference's trajectory, every backend takes the next steps: "
                        "‖θ−θ_ref‖ after them / ‖θ_ref−θ_checkpoint‖, the size of those steps"),
+    "predictions": ("Predictions, label by label",
+                    "how many 0/1 labels differ from the reference's, on the examples whose reference probability "
+                    "is not within rounding of 0.5"),
+    "inputs": ("Inputs left as given",
+               "how many of the arrays it was given (W1, b1, W2, b2, X, Y) any of its calls changed in place; "
+               "every call gets its own copies, so a change reaches no other backend"),
 }
+COUNTS = ("predictions", "inputs")  # sections whose figure is a count that must be 0 (threshold 1: fewer than one)
 
 
 @dataclass
@@ -72,10 +86,12 @@ class Report:
     not_provided: dict = field(default_factory=dict)  # backend: the contract's methods it lacks
     differences: dict = field(default_factory=dict)   # failing backend: where it first differs, and why
     record: dict = field(default_factory=dict)        # versions, switches, tolerances, per-value figures
+    unjudged: dict = field(default_factory=dict)      # backend that took part in no check of its map: why
 
     @property
     def ok(self):
-        return all(c.ok for c in self.checks)
+        """Every check passes, there is one, and every backend took part in a check of its map."""
+        return bool(self.checks) and all(c.ok for c in self.checks) and not self.unjudged
 
     @property
     def failures(self):
@@ -86,7 +102,7 @@ class Report:
         return _finite({"ok": self.ok, "settings": self.settings, "checks": checks,
                         "trajectories": [asdict(t) for t in self.trajectories], "notes": self.notes,
                         "not_provided": self.not_provided, "differences": self.differences,
-                        "record": self.record})
+                        "record": self.record, "unjudged": self.unjudged})
 
     @classmethod
     def from_dict(cls, d):
@@ -94,7 +110,7 @@ class Report:
                    checks=[Check(**{k: v for k, v in c.items() if k != "ok"}) for c in d["checks"]],
                    trajectories=[Trajectory(**t) for t in d["trajectories"]], notes=d["notes"],
                    not_provided=d.get("not_provided", {}), differences=d.get("differences", {}),
-                   record=d.get("record", {}))
+                   record=d.get("record", {}), unjudged=d.get("unjudged", {}))
 
     def __str__(self):
         return render(self)
@@ -120,9 +136,15 @@ def _table(rows):
     return ["  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
+def _cell(c):
+    value = ("—" if c.value is None else str(int(c.value))) if c.section in COUNTS else _fmt(c.value)
+    return f"{value} {'ok' if c.ok else 'FAIL'}"
+
+
 def render(report):
     s = report.settings
-    names = s["backends"]
+    workers = s.get("workers", {})
+    names = [f"{n} ({workers[n]} workers)" if n in workers else n for n in s["backends"]]
     head = (f"{names[0]} (reference) against {', '.join(names[1:])}" if names[1:] else
             f"{names[0]} alone: nothing to compare against but finite differences")
     lines = [f"backprop-compare: {head}",
@@ -134,7 +156,7 @@ def render(report):
         if not checks:
             continue
         title, meaning = SECTIONS[section]
-        lines.append(f"{title}  (threshold {checks[0].threshold:.0e})")
+        lines.append(f"{title}  ({'must be 0' if section in COUNTS else f'threshold {checks[0].threshold:.0e}'})")
         lines += textwrap.wrap(meaning, 100, initial_indent="  ", subsequent_indent="  ")
         quantities = list(dict.fromkeys(c.quantity for c in checks))
         backends = list(dict.fromkeys(c.backend for c in checks))
@@ -146,8 +168,7 @@ def render(report):
             row = [q]
             for b in backends:
                 c = by_key.get((q, b))
-                row.append("" if c is None else f"{_fmt(c.value)} {'ok' if c.ok else 'FAIL'}"
-                           + (f" ({c.note})" if c.note and not shared else ""))
+                row.append("" if c is None else _cell(c) + (f" ({c.note})" if c.note and not shared else ""))
             rows.append(row)
         lines += _table(rows) + (textwrap.wrap(f"({shared})", 100, initial_indent="  ") if shared else []) + [""]
     if not report.trajectories:
@@ -162,10 +183,15 @@ def render(report):
         lines += textwrap.wrap(f"Where {name} differs: {d['first_difference']}.", 100)
         lines += textwrap.wrap(f"Why: {' '.join(d['diagnosis'])}", 100, initial_indent="  ",
                                subsequent_indent="  ") if d["diagnosis"] else []
+    for name, why in report.unjudged.items():
+        lines += textwrap.wrap(f"{name} took part in no check of what it computes: {why}. It has not passed.", 100)
     failures = report.failures
     if failures:
         lines.append(f"{len(failures)} check(s) FAILED: " + "; ".join(
             f"{c.backend} {c.section} {c.quantity}" for c in failures[:6]) + ("; …" if len(failures) > 6 else ""))
+    elif report.unjudged or not report.checks:
+        lines.append(f"NOT a pass: {', '.join(report.unjudged) or names[0]} took part in no check of what "
+                     f"{'it computes' if len(report.unjudged) < 2 else 'they compute'}.")
     elif len(names) == 1:
         lines.append(f"{len(report.checks)} check(s) pass: {names[0]}'s gradients agree with finite differences "
                      "of its own cost; no other backend was compared.")
@@ -184,5 +210,5 @@ def _trajectory_table(report, s, names):
         rows.append([t.backend, _fmt(t.final_cost, ".6g"), "—" if t.accuracy is None else f"{100 * t.accuracy:.2f}%",
                      "reference" if t.backend == names[0] else (t.separated_at if t.separated_at is not None else
                                                                   "stopped" if t.note else "never"),
-                     _fmt(max(t.distance), ".1e") if t.distance and None not in t.distance else "—", rise])
+                     _fmt(worst(t.distance), ".1e") if t.distance and None not in t.distance else "—", rise])
     return lines + _table(rows)

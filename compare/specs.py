@@ -1,9 +1,6 @@
 """Backend specs for `--backends`: a built-in name, FILE.py:CLASS, MODULE:CLASS or an installed entry point,
 each with an optional @DEVICE (`torch@cuda`, `jax@cpu`, `mine.py:Mine@cpu`)."""
-import importlib
 import importlib.metadata
-import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,52 +48,41 @@ def parse_one(text):
     installed = entry_points()
     if body in installed:
         return Spec(text, "entry point", body, None, device)
+    if body.endswith(".py") or Path(body).is_file():
+        if not Path(body).is_file():
+            raise ValueError(f"backend {text!r}: no such file {body}; give FILE.py:CLASS")
+        found = classes_in(body)
+        raise ValueError(f"backend {text!r}: name the class as {body}:CLASS; "
+                         + (f"{body} defines {', '.join(found)}" if found else f"{body} defines no class"))
     raise ValueError(f"unknown backend {body!r}; choose from {', '.join([*impls.BACKENDS, *installed])}, "
                      "or give FILE.py:CLASS or MODULE:CLASS")
 
 
-def _load_class(spec):
-    """The class a spec names; user code that fails to import is a ValueError naming the spec."""
+def classes_in(path):
+    """The names of the classes a Python file defines at its top level, read without running it."""
+    import ast
     try:
-        if spec.kind == "entry point":
-            cls = entry_points()[spec.target].load()
-            if not callable(cls):
-                raise ValueError(f"backend {spec.text!r}: its entry point names no class")
-            return cls
-        if spec.kind == "module":
-            module = importlib.import_module(spec.target)
-        else:
-            path = Path(spec.target)
-            if not path.is_file():
-                raise ValueError(f"backend {spec.text!r}: no such file {spec.target}")
-            name = f"backprop_compare_user_{path.stem}"
-            loader = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(loader)
-            sys.modules[name] = module  # dataclasses and pickling look the module up by name
-            loader.loader.exec_module(module)
-    except ValueError:
-        raise
-    except ModuleNotFoundError as e:
-        raise ValueError(f"backend {spec.text!r}: no module named {e.name!r}") from None
-    except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's module may raise anything on import
-        raise ValueError(f"backend {spec.text!r}: importing it raised {type(e).__name__}: {e}") from None
-    cls = getattr(module, spec.cls, None)
-    if cls is None:
-        raise ValueError(f"backend {spec.text!r}: {spec.target} has no {spec.cls}")
-    return cls
+        tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    return [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
 
 
-def load(spec, *, activation, dtype, device=None, workers=1):
+def load(spec, *, activation, dtype, device=None, workers=1, timeout=None):
     """The backend a spec names, constructed with activation=, dtype=, device= as the built-ins are.
+
+    A built-in backend runs in this process; a user's class (a file, a module, an entry point) in a process
+    of its own, behind a compare.isolated.IsolatedBackend: nothing it does there reaches this process.
 
     Args:
         spec: a Spec from `parse`.
         activation, dtype: as for impls.get_backend.
         device: the device when the spec names none (--device); the numpy backend always runs on the CPU.
         workers: for the built-in data-parallel backends (torch-ddp, jax-sharded); the others run in one process.
+        timeout: CPU seconds each call of a user's class may take (default compare.isolated.TIMEOUT).
 
     Returns:
-        The backend object, its `name` made unique by `name_all`.
+        The backend object, its `name` made unique by `name_all`; close() a user's when done.
 
     Raises:
         ValueError: the file, module, class or device cannot be had, or the class does not construct.
@@ -106,12 +92,18 @@ def load(spec, *, activation, dtype, device=None, workers=1):
         default = None if spec.target == "numpy" else device
         return impls.get_backend(spec.target, activation=activation, dtype=dtype, device=spec.device or default,
                                  workers=workers if spec.target in impls.DATA_PARALLEL else 1)
-    cls = _load_class(spec)
-    try:
-        return cls(activation=activation, dtype=dtype, device=spec.device or device)
-    except (Exception, SystemExit) as e:  # noqa: BLE001 - a user's constructor may raise anything
-        raise ValueError(f"backend {spec.text!r} does not construct with activation={activation!r}, "
-                         f"dtype={dtype!r}, device={spec.device or device!r}: {type(e).__name__}: {e}") from None
+    if spec.kind == "file" and not Path(spec.target).is_file():
+        raise ValueError(f"backend {spec.text!r}: no such file {spec.target}")
+    from compare.isolated import TIMEOUT, IsolatedBackend
+    return IsolatedBackend(spec, activation=activation, dtype=dtype, device=device,
+                           timeout=TIMEOUT if timeout is None else timeout)
+
+
+def close_all(backends):
+    """Stop the processes of the users' backends among `backends`."""
+    for b in backends:
+        if callable(getattr(b, "close", None)) and type(b).__name__ == "IsolatedBackend":
+            b.close()
 
 
 def name_all(specs, backends):

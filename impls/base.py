@@ -44,6 +44,20 @@ class TrainResult:
     final_cost: float
 
 
+def dtype_name(value):
+    """The name of a floating dtype as any library spells it: "float64", np.float64, np.dtype("float64"),
+    torch.float64, jnp.float64 all give "float64". A ValueError for anything but float64 and float32."""
+    text = str(value)
+    try:
+        name = text[len("torch."):] if text.startswith("torch.") else np.dtype(value).name if value is not None \
+            else None  # np.dtype(None) is float64
+    except (TypeError, ValueError):
+        name = None
+    if name not in DTYPES:
+        raise ValueError(f"dtype {value!r} is neither float64 nor float32")
+    return name
+
+
 def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
     """Random weights and zero biases, as the course initialises them.
 
@@ -115,6 +129,9 @@ class Backend:
         if self.workers != 1 and not self.data_parallel:
             raise ValueError(f"the {self.name} backend runs in one process; workers={workers} is for "
                              "the data-parallel backends torch-ddp and jax-sharded")
+        if self.data_parallel:
+            from impls.memory import check_workers
+            check_workers(self.name, self.workers)
 
     def __repr__(self):
         device = "" if self.device is None else f", device={self.device!r}"
@@ -125,6 +142,10 @@ class Backend:
         X, Y = check_data(X, Y, self.dtype)
         p = check_params(params, X.shape[0], None if Y is None else Y.shape[0], self.dtype)
         check_run_memory(X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1], self.dtype)
+        if self.data_parallel:
+            from impls.memory import check_workers
+            check_workers(self.name, self.workers, X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1],
+                          self.dtype)
         arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
         return arrays if Y is None else arrays + [self._asarray(Y)]
 

@@ -184,7 +184,7 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     (["--backends", "tensorflow"], "unknown backend 'tensorflow'"),
     (["--repeats", "0"], "argument --repeats: '0' must be >= 1"),
     (["--workers", "1,0"], "argument --workers: '0' must be >= 1"),
-    (["--workers", "two"], "argument --workers: 'two' is not a int"),
+    (["--workers", "two"], "argument --workers: 'two' is not a whole number"),
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
 ])
@@ -208,7 +208,7 @@ def test_asking_for_a_missing_gpu_says_so_in_one_line():
             pass
     out = run_bench("--backends", ",".join(gpu_names), "--device", "cuda")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
-    assert out.stderr.startswith("compare: error: --device cuda: ") and "GPU" in out.stderr
+    assert out.stderr.startswith("python -m compare: error: --device cuda: ") and "GPU" in out.stderr
 
 
 @pytest.mark.parametrize("dtype", impls.DTYPES)

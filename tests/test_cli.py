@@ -33,7 +33,7 @@ def test_train_prints_the_course_output(backend_name):
     (["train", "--hidden", "0"], "argument --hidden: '0' must be >= 1"),
     (["train", "--lr", "-1"], "argument --lr: '-1' must be > 0"),
     (["train", "--lr", "nan"], "argument --lr: 'nan' must be > 0"),
-    (["train", "--iterations", "ten"], "argument --iterations: 'ten' is not a int"),
+    (["train", "--iterations", "ten"], "argument --iterations: 'ten' is not a whole number"),
     (["train", "--activation", "swish"], "argument --activation: invalid choice: 'swish'"),
     (["train", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
     (["train", "--dataset", "iris"], "unknown dataset 'iris'"),
@@ -142,3 +142,37 @@ def test_run_checks_where_it_will_write_before_the_run(tmp_path):
                           (["--json", str(tmp_path)], "is a folder")):
         out = run(*args, "--iterations", "1")
         assert out.returncode == 2 and message in out.stderr and "Comparing" not in out.stdout, out.stderr
+
+
+@pytest.mark.slow
+def test_every_command_says_error_in_one_form():
+    """Issue 15 item 14: one prefix, whatever the command."""
+    for args in (["run", "--steps", "0"], ["train", "--hidden", "0"], ["--bogus"], ["check"],
+                 ["bench", "--workers", "0"], ["explain", "--hidden", "x"], ["demo", "zero-init", "--bogus"],
+                 ["train", "--dataset", "iris"]):
+        out = run(*args)
+        assert out.returncode == 2 and out.stderr.startswith("python -m compare: error: "), (args, out.stderr)
+
+
+@pytest.mark.slow
+def test_a_whole_number_may_be_written_with_an_exponent(capsys):
+    assert main(["train", "--iterations", "2e2", "--print-every", "1e2"]) == 0
+    assert "Cost after iteration 100" in capsys.readouterr().out
+    out = run("train", "--iterations", "1.5e0")
+    assert out.returncode == 2 and "'1.5e0' is not a whole number" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_file_without_a_class_lists_the_classes_it_defines():
+    mine = Path(__file__).parent / "user_backends" / "mine.py"
+    out = run("--backends", f"numpy,{mine}")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert f"name the class as {mine}:CLASS; {mine} defines Mine, Summed, SigmoidHidden, Accumulates, DbNoMean" \
+        in out.stderr
+
+
+@pytest.mark.slow
+def test_top_level_help_shows_the_default_commands_flags():
+    out = run("--help")
+    assert out.returncode == 0 and "Without a command, `run` runs" in out.stdout
+    assert "--backends A,B,..." in out.stdout and "--timeout S" in out.stdout and "--steps K" in out.stdout

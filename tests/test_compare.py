@@ -68,7 +68,8 @@ def test_the_real_backends_agree(dtype):
     assert report.ok, str(report)
     sections = {c.section for c in report.checks}
     if len(names) > 1:
-        assert sections == {"cost", "gradient", "intermediate", "finite differences", "training steps"}
+        assert sections == {"forward", "cost", "gradient", "intermediate", "repeat", "finite differences",
+                            "training steps", "predictions", "inputs"}
     assert len([c for c in report.checks if c.section == "finite differences"]) == len(names)
     if len(names) > 1:
         assert "All" in str(report) and "checks pass: the backends compute the same map" in str(report)

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -237,12 +238,37 @@ def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(t
 
 
 @pytest.mark.slow
-def test_workers_on_a_single_process_backend_is_one_line_exit_2():
-    out = subprocess.run([sys.executable, "-m", "compare", "train", "--backend", "numpy", "--workers", "2"],
+@pytest.mark.parametrize("args, named", [(["train", "--backend", "numpy"], "numpy runs"),
+                                         (["run", "--backends", "numpy,torch"], "numpy, torch run")])
+def test_workers_without_a_data_parallel_backend_is_one_line_exit_2_on_run_and_train(args, named):
+    """Issue 15 item 12: one rule for both commands."""
+    out = subprocess.run([sys.executable, "-m", "compare", *args, "--workers", "2"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.splitlines() == ["compare: error: the numpy backend runs in one process; workers=2 is for "
-                                       "the data-parallel backends torch-ddp and jax-sharded"]
+    assert out.stderr.splitlines() == [f"python -m compare: error: --workers 2 is for the data-parallel backends "
+                                       f"torch-ddp and jax-sharded; {named} in one process"]
+
+
+def test_the_header_and_trains_first_line_say_how_many_workers_ran(capsys):
+    from compare.cli import main
+    assert main(["--backends", "numpy,torch-ddp", "--workers", "2", "--iterations", "20", "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "Comparing numpy, torch-ddp (2 workers)" in out
+    assert "backprop-compare: numpy (reference) against torch-ddp (2 workers)" in out
+    assert main(["train", "--backend", "torch-ddp", "--workers", "2", "--iterations", "20"]) == 0
+    assert capsys.readouterr().out.startswith("Training the torch-ddp backend on 2 workers (tanh, float64)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, workers", [("jax-sharded", "1000000000"), ("torch-ddp", "1000000")])
+def test_more_workers_than_the_machine_can_hold_is_refused_before_anything_starts(backend, workers):
+    """Issue 15 item 10: 10⁹ JAX devices took over 6 GB in 10 s; 40 torch workers over 3 GB."""
+    out = subprocess.run([sys.executable, "-m", "compare", "--backends", f"numpy,{backend}", "--workers", workers,
+                          "--no-plots"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and out.stdout == "", out.stderr
+    assert f"{backend} with workers={workers} needs about" in out.stderr and "available" in out.stderr
+    with pytest.raises(ValueError, match=f"{backend} with workers={workers} needs about"):
+        impls.get_backend(backend, workers=int(workers))
 
 
 # No worker outlives a run, a failure or Ctrl-C.
@@ -263,6 +289,42 @@ RUN = ("import os, impls, numpy as np\n"
        "b.train(impls.init_params(2, 3), np.ones((2, 5)), np.ones((1, 5)), learning_rate=0.1, iterations=5)\n"
        "print(*[e for e in os.listdir('/proc') if e.isdigit() and "
        "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(os.getpid())])\n")
+
+
+def test_a_worker_killed_during_train_is_named_with_its_signal(problem):
+    X, Y, params = problem
+    group = local_group(2, "cpu")
+    threading.Timer(2.0, lambda: os.kill(group.procs[1].pid, signal.SIGKILL)).start()
+    with pytest.raises(WorkerFailed, match="^torch-ddp worker rank 1 was killed by SIGKILL$"):
+        make_backend("torch-ddp", workers=2).train(params, X, Y, learning_rate=0.1, iterations=10**9)
+    assert not [p for p in group.procs if alive(p.pid)]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_during_train_on_the_command_line_is_one_line_exit_1():
+    proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "2",
+                             "--iterations", "100000000", "--print-every", "100000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
+    workers = children(proc.pid)
+    os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("python -m compare: error: torch-ddp worker rank ")
+    assert err.strip().endswith(" was killed by SIGKILL")
+    assert not [p for p in workers if alive(p)]
+
+
+def test_a_group_started_from_a_helper_thread_outlives_the_thread(problem):
+    """PR_SET_PDEATHSIG fires when the *thread* that started a worker exits: one thread starts them all."""
+    X, Y, params = problem
+    backend, first = make_backend("torch-ddp", workers=2), []
+    helper = threading.Thread(target=lambda: first.append(backend.gradients(params, X, Y)))
+    helper.start()
+    helper.join()
+    time.sleep(0.5)  # had the workers died with the thread, the next call would find their pipes closed
+    again = backend.gradients(params, X, Y)
+    assert all(np.array_equal(again[k], first[0][k]) for k in again)
 
 
 @pytest.mark.slow
@@ -303,7 +365,7 @@ def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
 
 
 TORCHRUN_SCRIPT = """
-import numpy as np, torch.distributed as dist, impls
+import sys, numpy as np, torch.distributed as dist, impls
 dist.init_process_group("gloo")
 X = np.random.RandomState(0).randn(2, 11); Y = (X[:1] > 0).astype(float)
 params = impls.init_params(2, 3, seed=dist.get_rank(), scale=0.5)  # each rank its own: rank 0's win
@@ -313,18 +375,26 @@ ref = impls.get_backend("numpy")
 p0 = impls.init_params(2, 3, seed=0, scale=0.5)
 g0, r0 = ref.gradients(p0, X, Y), ref.train(p0, X, Y, learning_rate=0.5, iterations=20)
 worst = max(max(np.abs(g[k] - g0[k]).max() for k in g), max(np.abs(r.params[k] - r0.params[k]).max() for k in p0))
-print(f"rank {dist.get_rank()} of {backend.workers}: {worst:.1e}", flush=True)
+with open(f"{sys.argv[1]}/rank{dist.get_rank()}", "w") as f:  # a file per rank: no shared pipe to lose a line in
+    f.write(f"rank {dist.get_rank()} of {backend.workers}: {worst:.1e}")
 dist.destroy_process_group()
 """
 
 
 @pytest.mark.slow
 def test_under_torchrun_it_uses_the_given_group(tmp_path):
-    script = tmp_path / "ddp_script.py"
+    """Issue 15 item 13: independent of what else runs here. --standalone rendezvous on a port the system picks
+    and the agent holds; each rank writes its own file; one thread per rank, a generous time limit."""
+    script, results = tmp_path / "ddp_script.py", tmp_path / "results"
     script.write_text(TORCHRUN_SCRIPT)
+    results.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for name in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "TORCHELASTIC_RUN_ID"):
+        env.pop(name, None)  # a torchrun around the test run must not leak its group into this one
     out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          str(script)], capture_output=True, text=True, timeout=300)
+                          "--max-restarts", "0", str(script), str(results)], capture_output=True, text=True,
+                         timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = sorted(line for line in out.stdout.splitlines() if line.startswith("rank"))
-    assert [line.split(":")[0] for line in lines] == ["rank 0 of 2", "rank 1 of 2"]
+    lines = [(results / f"rank{r}").read_text() for r in (0, 1)]
+    assert [line.split(":")[0] for line in lines] == ["rank 0 of 2", "rank 1 of 2"], out.stdout + out.stderr
     assert all(float(line.split(": ")[1]) < 1e-14 for line in lines)

@@ -1,6 +1,5 @@
 """Bring your own implementation: specs on the command line, partial contracts, where two backends first
 differ and why, the pytest helper and the agreement record (issue 11; issue 9 items 12, 13, 18)."""
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -13,8 +12,8 @@ import impls
 from compare import compare_backends, diagnosis, specs
 from compare.cli import main
 from compare.testing import assert_backends_agree
-from impls.datasets import planar
-from impls.numpy_backend import NumpyBackend
+from impls.io.datasets import planar
+from impls.backends.numpy import NumpyBackend
 
 ROOT = Path(__file__).parents[1]
 MINE = "tests/user_backends/mine.py"
@@ -136,7 +135,7 @@ def test_a_partial_contract_runs_what_it_allows_and_lists_the_rest():
             return NumpyBackend().cost(params, X, Y)
 
     report = compare(OnlyCost(), "float64")
-    assert report.ok and {c.section for c in report.checks if c.backend == "only_cost"} == {"cost"}
+    assert report.ok and {c.section for c in report.checks if c.backend == "only_cost"} == {"cost", "inputs"}
     assert report.not_provided == {"only_cost": ["gradients", "intermediates", "forward", "train", "predict"]}
     assert "only_cost does not provide gradients, intermediates, forward, train, predict" in str(report)
 
@@ -182,13 +181,19 @@ def test_one_framework_on_two_devices_gets_two_names(capsys):
     assert "torch@cpu (reference) against torch" in capsys.readouterr().out
 
 
-def test_module_specs_and_entry_points_load_and_get_unique_names(monkeypatch, capsys):
-    assert main(["--backends", "numpy,impls.numpy_backend:NumpyBackend", "--iterations", "20", "--no-plots"]) == 0
-    assert "numpy (reference) against impls.numpy_backend:NumpyBackend" in capsys.readouterr().out
-    point = importlib.metadata.EntryPoint("theirs", "impls.numpy_backend:NumpyBackend", specs.ENTRY_POINT_GROUP)
-    real = importlib.metadata.entry_points
-    monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group=None: [point] if group == specs.ENTRY_POINT_GROUP else real(group=group))
+def installed_entry_point(folder, name, target):
+    """A distribution in `folder` that registers `name` = `target` as a backend, as `pip install` would."""
+    info = folder / f"theirs_{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: theirs-{name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{specs.ENTRY_POINT_GROUP}]\n{name} = {target}\n")
+
+
+def test_module_specs_and_entry_points_load_and_get_unique_names(monkeypatch, capsys, tmp_path):
+    assert main(["--backends", "numpy,impls.backends.numpy:NumpyBackend", "--iterations", "20", "--no-plots"]) == 0
+    assert "numpy (reference) against impls.backends.numpy:NumpyBackend" in capsys.readouterr().out
+    installed_entry_point(tmp_path, "theirs", "impls.backends.numpy:NumpyBackend")
+    monkeypatch.syspath_prepend(str(tmp_path))  # found here, and by the backend's own process
     assert main(["--backends", "numpy,theirs", "--iterations", "20", "--no-plots"]) == 0
     assert "numpy (reference) against theirs" in capsys.readouterr().out
 
@@ -230,7 +235,7 @@ def test_one_backend_says_there_is_nothing_to_compare_and_draws_no_distance(tmp_
     out = capsys.readouterr().out
     assert out.splitlines()[1].startswith("backprop-compare: numpy alone: nothing to compare against but finite")
     assert "the backends compute the same map" not in out
-    assert "1 check(s) pass: numpy's gradients agree with finite differences" in out
+    assert "3 check(s) pass: numpy's gradients agree with finite differences" in out  # and repeat, inputs
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cost_curves.png", "decision_boundaries.png"]
 
 

@@ -142,7 +142,7 @@ def test_predict_with_a_bad_model_is_one_line_exit_2(tmp_path, capsys, monkeypat
     else:
         (tmp_path / "bad.npz").write_bytes(content)
     status, err = cli(capsys, "predict", "--model", "bad.npz")
-    assert status == 2 and len(err) == 1 and err[0].startswith("compare: error: bad.npz: "), err
+    assert status == 2 and len(err) == 1 and err[0].startswith("python -m compare: error: bad.npz: "), err
 
 
 def test_a_model_saved_by_save_model_still_loads(tmp_path):
@@ -284,4 +284,5 @@ def test_parameters_that_overflow_are_divergence_even_with_a_finite_cost(backend
 
 def test_train_with_a_huge_learning_rate_exits_1_with_one_line(capsys):
     status, err = cli(capsys, "train", "--lr", "1e300", "--iterations", "2000")
-    assert status == 1 and len(err) == 1 and err[0].startswith("compare: training diverged: the cost rose to 5.8"), err
+    assert status == 1 and len(err) == 1, err
+    assert err[0].startswith("python -m compare: error: training diverged: the cost rose to 5.8"), err

@@ -148,7 +148,8 @@ def test_an_unwritable_folder_is_found_before_the_work(tmp_path, capsys):
                        (["demo", "zero-init", "--plots", str(folder / "plots")], f"--plots {folder / 'plots'}")):
         assert main([*args, "--iterations", "100000"]) == 2  # found at once, or this test takes minutes
         out, err = capsys.readouterr()
-        assert err.startswith(f"compare: error: {name}: cannot write in folder {folder}") and err.count("\n") == 1
+        assert err.startswith(f"python -m compare: error: {name}: cannot write in folder {folder}")
+        assert err.count("\n") == 1
         assert out == ""
 
 
@@ -185,7 +186,7 @@ def test_a_full_disk_on_stdout_keeps_the_model_and_says_so_in_one_line(tmp_path)
         out = subprocess.run([sys.executable, "-m", "compare", "train", "--iterations", "20", "--save", "m.npz"],
                              cwd=tmp_path, env=ENV, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
     assert out.returncode == 1
-    assert out.stderr == "compare: error: cannot write to standard output (No space left on device)\n"
+    assert out.stderr == "python -m compare: error: cannot write to standard output (No space left on device)\n"
     assert impls.load_model(tmp_path / "m.npz")[1]["iterations"] == 20
 
 

@@ -125,7 +125,8 @@ def test_a_diverged_run_in_the_cli_is_one_line_and_exit_1(capsys):
     code = main(["train", "--activation", "leaky_relu", "--lr", "10", "--iterations", "2000", "--print-every", "100"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
-    assert err.startswith("compare: training diverged: the cost") and "try a smaller learning rate" in err
+    assert err.startswith("python -m compare: error: training diverged: the cost")
+    assert "try a smaller learning rate" in err
 
 
 # Bad input to the Python API, beyond tests/test_contract.py's

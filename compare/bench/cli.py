@@ -61,6 +61,10 @@ def plan(args):
     parallel = [n for n in args.backends or impls.DATA_PARALLEL if n in impls.DATA_PARALLEL and TWINS[n] in installed]
     settings = QUICK if args.quick else FULL
     settings = replace(settings, repeats=args.repeats or settings.repeats, workers=args.workers or settings.workers)
+    from impls.memory import check_workers
+    for name in parallel:  # a count the machine cannot hold: one line, exit 2
+        for count in settings.workers:
+            check_workers(name, count)
     from impls.io.files import check_destination, check_folder
     if args.json is not None:
         check_destination(args.json, (), f"--json {args.json}")

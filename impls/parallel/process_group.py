@@ -5,16 +5,19 @@ reused by every call; it is stopped at exit, and at once when a worker fails or 
 no worker outlives the process that started it.
 """
 import atexit
-import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from datetime import timedelta
+
+from impls import processes
 
 _GROUPS = {}
 _LOCK = threading.Lock()
@@ -25,32 +28,17 @@ class WorkerFailed(RuntimeError):
     """A worker raised or died; the message names its rank."""
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent(parent):
-    # Linux: SIGKILL this worker when the process that started it dies, even by SIGKILL (atexit never runs then).
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the line above
-        os._exit(1)
-
-
-def serve(fd, parent, rank, world, port, backend):
+def serve(fd, parent, rank, world, store, backend):
     """A worker: join the group, then run each task sent until told to stop or the parent goes away."""
-    _die_with_parent(parent)
+    processes.die_with_parent(parent)  # even when the parent is killed by SIGKILL (atexit never runs then)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     conn = multiprocessing.connection.Connection(fd)
     import torch
     import torch.distributed as dist
     torch.set_num_threads(1)  # N workers share the cores; intra-op threads would oversubscribe them
     try:
-        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+        # the rendezvous in a file of this group's own: no port to pick, none another process can take first
+        dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world,
                                 timeout=STARTUP_TIMEOUT)
         conn.send(("ok", None))
         while True:
@@ -73,20 +61,22 @@ class LocalGroup:
 
     def __init__(self, world, device_type="cpu"):
         # Fresh interpreters (not multiprocessing's spawn, which re-runs the caller's script without a
-        # __main__ guard), in a session of their own: a Ctrl-C at the terminal reaches this process only,
-        # which then stops them. They find the modules this process does, tests' planted bugs included.
-        port, backend = free_port(), "nccl" if device_type == "cuda" else "gloo"
+        # __main__ guard), in a session of their own (processes.start): a Ctrl-C at the terminal reaches this
+        # process only, which then stops them. They find the modules this process does, planted bugs included.
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        self.folder = tempfile.mkdtemp(prefix="backprop-compare-group-")
+        store = os.path.join(self.folder, "store")
         self.world, self.procs, self.conns = world, [], []
         self.lock = threading.Lock()
         self.data_key = None  # which data the workers hold (see TorchDDPBackend)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         for rank in range(world):
             parent, child = multiprocessing.Pipe()
-            code = (f"from impls.process_group import serve; "
-                    f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {port}, {backend!r})")
+            code = (f"from impls.parallel.process_group import serve; "
+                    f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {store!r}, {backend!r})")
             try:
-                self.procs.append(subprocess.Popen([sys.executable, "-c", code], pass_fds=[child.fileno()],
-                                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True))
+                self.procs.append(processes.start([sys.executable, "-c", code], pass_fds=[child.fileno()],
+                                                  stdin=subprocess.DEVNULL, env=env))
             except BaseException:
                 self.close()
                 raise
@@ -100,6 +90,12 @@ class LocalGroup:
         try:
             for conn, task in zip(self.conns, tasks):
                 conn.send(task)
+        except OSError:  # a worker that died between two calls: its pipe is closed
+            dead = self._dead(wait=2)
+            self.close()
+            if dead is None:
+                raise
+            raise WorkerFailed(dead) from None
         except BaseException:
             self.close()
             raise
@@ -115,11 +111,10 @@ class LocalGroup:
                         continue
                     try:
                         status, value = self.conns[rank].recv()
-                    except EOFError:  # its end closed: the worker is gone
-                        raise WorkerFailed(f"torch-ddp worker rank {rank} died (exit code "
-                                           f"{self.procs[rank].poll()})") from None
+                    except (EOFError, OSError):  # its end closed or reset (a socket pair): the worker is gone
+                        raise WorkerFailed(f"torch-ddp worker rank {rank} {self._ending(rank)}") from None
                     if status == "error":
-                        raise WorkerFailed(f"torch-ddp worker rank {rank} failed: {value}")
+                        raise WorkerFailed(self._dead() or f"torch-ddp worker rank {rank} failed: {value}")
                     results[rank] = value
                     pending.discard(rank)
         except BaseException:  # a failure, or Ctrl-C: the others may wait forever in a collective
@@ -127,32 +122,47 @@ class LocalGroup:
             raise
         return results
 
+    def _dead(self, wait=0.5):
+        """How the first worker that died (killed, or exited with a status other than 0) ended, or None: when one
+        dies, the others' collectives fail with a broken connection, and it is the death that names the cause.
+        A worker that reported its own error exits with 0: its error is the cause."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            dead = next((r for r, p in enumerate(self.procs) if processes.peek_status(p) not in (None, 0)), None)
+            if dead is not None:
+                return f"torch-ddp worker rank {dead} {self._ending(dead)}"
+            time.sleep(0.01)
+        return None
+
+    def _ending(self, rank):
+        """How a worker whose pipe closed ended: its end closes a moment before the kernel reports its exit."""
+        deadline = time.monotonic() + 2
+        while not processes.has_exited(self.procs[rank]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not processes.has_exited(self.procs[rank]):
+            return "closed its pipe"
+        status = processes.kill_tree(self.procs[rank])
+        if status < 0:
+            return processes.exit_reason(status)
+        return f"ended ({processes.exit_reason(status)})"
+
     @property
     def alive(self):
-        return all(p.poll() is None for p in self.procs)
+        return not any(processes.has_exited(p) for p in self.procs)
 
     def close(self):
-        """Stop every worker: ask, then terminate, then kill; waits until each has exited."""
+        """Stop every worker at once, with whatever it started: SIGKILL to each one's process group, then reap.
+        A worker holds nothing that needs an orderly goodbye (the kernel closes its sockets), and one busy in a
+        collective would not hear it: asking first cost seconds per worker."""
         with _LOCK:
             for key, group in list(_GROUPS.items()):
                 if group is self:
                     del _GROUPS[key]
-        for conn in self.conns:
-            try:
-                conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for stop in (None, "terminate", "kill"):
-            for proc in self.procs:
-                if proc.poll() is None and stop:
-                    getattr(proc, stop)()
-            for proc in self.procs:
-                try:
-                    proc.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    pass
+        for proc in self.procs:
+            processes.kill_tree(proc)
         for conn in self.conns:
             conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def local_group(world, device_type):

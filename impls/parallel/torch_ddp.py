@@ -8,8 +8,8 @@ import torch
 import torch.distributed as dist
 
 from impls.base import Backend
-from impls.process_group import local_group
-from impls.torch_backend import TorchBackend, cross_entropy, resolve_device
+from impls.parallel.process_group import local_group
+from impls.backends.torch import TorchBackend, cross_entropy, resolve_device
 
 
 def shard_bounds(m, world):

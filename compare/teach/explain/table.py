@@ -100,7 +100,7 @@ class Explanation:
         lines.append("")
         lines += [f"{b}: {why}" for b, why in self.missing.items()]
         bad = [f"{row.id} ({b})" for row in self.rows for b in columns if not row.ok(self.tolerance)
-               and row.rounding.get(b) is not None and row.rounding[b] > self.tolerance]
+               and row.rounding.get(b) is not None and not row.rounding[b] <= self.tolerance]  # NaN: not rounding
         if any(v is not None for row in self.rows for v in row.max_abs.values()):
             lines.append(f"Every difference is rounding: max|Δ| ≤ {self.tolerance:.0e} × the size of the terms each "
                          "value is built from." if not bad else

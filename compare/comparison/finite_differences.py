@@ -1,0 +1,60 @@
+"""Finite differences: an oracle that trusts no backend's gradient, only its cost, taken in float64."""
+import math
+
+import numpy as np
+
+from compare.comparison.evaluations import flat, problem
+from compare.numerics import norm_ratio, numerical_gradients, rel_error
+from compare.report import Check
+from compare.tolerances import FD_NOISE, FD_RTOL, FD_STEP
+from impls.base import GRAD_NAMES
+
+
+class _CostFailed(Exception):
+    pass
+
+
+def _differences(twin, X64, Y64, params64):
+    """Central differences of the twin's cost; the first failed call of it ends them."""
+    def cost(p):
+        value, error = twin.call("cost", p, X64, Y64)
+        if error is not None:
+            raise _CostFailed(f"its float64 cost for the differences: {error}")
+        return value
+    try:
+        return numerical_gradients(cost, params64, FD_STEP), None
+    except _CostFailed as e:
+        return None, str(e)
+
+
+def checks(setup, values):
+    """One check per backend with cost and gradients: its gradient against differences of its own cost."""
+    X64, Y64 = setup.X.astype(np.float64), setup.Y.astype(np.float64)
+    params64 = {k: v.astype(np.float64) for k, v in setup.params.items()}
+    ref_cost = values[setup.ref.name].get("cost", (None, None))[0]
+    out, notes = [], []
+    for e in setup.entrants:
+        if not {"cost", "gradients"} <= set(e.methods):
+            continue
+        answer = values[e.name]["gradients"]
+        twin = e.float64_twin()
+        if twin is None:
+            notes.append(f"{e.name}: no finite-difference check, its cost cannot be evaluated in float64")
+            continue
+        note = next((problem(setup, answer, k) for k in GRAD_NAMES if problem(setup, answer, k)), None)
+        fd, fd_error = (None, None) if note else _differences(twin, X64, Y64, params64)
+        note = note or fd_error
+        threshold, value = FD_RTOL[setup.dtype], None
+        if not note:
+            a, g = flat(fd, GRAD_NAMES), flat(answer[0], GRAD_NAMES)
+            value = rel_error(a, g)
+            # The differences cannot resolve less than their own rounding, ~ε·|J|/h per entry: where the
+            # gradient is that small (symmetric data at a small start), a value past the course's bound is
+            # held against that rounding instead, and the report says so.
+            floor = FD_NOISE * math.sqrt(a.size) * np.finfo(np.float64).eps * abs(ref_cost or 0.0) / FD_STEP
+            scale = (norm_ratio(a, [1.0]) + norm_ratio(g, [1.0])) if np.all(np.isfinite([a, g])) else 0.0
+            if value >= threshold and scale > 0 and math.isfinite(floor):
+                threshold = FD_RTOL[setup.dtype] + floor / scale
+                note = f"bound raised by the differences' rounding, {floor:.0e} against ‖g‖ {scale / 2:.0e}"
+        out.append(Check("finite differences", e.name, f"all θ, h={FD_STEP:g}", value, threshold, note=note or ""))
+    return out, notes
