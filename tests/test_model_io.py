@@ -37,8 +37,8 @@ def test_a_model_from_any_backend_predicts_identically_in_every_other(backend_na
         assert loaded[k].dtype == np.dtype(dtype)
         np.testing.assert_array_equal(loaded[k], params[k])
     assert config == {"backend": backend_name, "activation": activation, "dtype": dtype, "lr": 1.0,
-                      "n_x": 2, "n_h": 5, "n_y": 1, "format": FORMAT, "format_version": FORMAT_VERSION,
-                      "version": impls.__version__}
+                      "n_x": 2, "n_h": 5, "n_y": 1, "layer_dims": [2, 5, 1], "format": FORMAT,
+                      "format_version": 1, "version": impls.__version__}  # two layers: format 1, which any version reads
     expected, proba = backend.predict(params, X), backend.predict_proba(params, X)
     for other in impls.available_backends():
         twin = impls.get_backend(other, activation=config["activation"], dtype=config["dtype"])
