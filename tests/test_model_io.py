@@ -168,7 +168,8 @@ def test_bad_model_files_are_refused_with_a_clear_error(tmp_path, kind, match):
     (None, {**CONFIG, "data": object()}, "config must hold only finite numbers, strings, lists and dicts"),
     (None, {**CONFIG, "n_h": 5}, "config says n_h=5, but the parameters have n_h=4"),
     (None, "tanh", "config must be a dict, got str"),
-    ({"W1": np.ones((4, 2))}, CONFIG, "params must be a dict with keys W1, b1, W2, b2"),
+    ({"W1": np.ones((4, 2))}, CONFIG, "params must be a dict with keys W1, b1: b1 missing"),  # one layer, b1 lost
+    ({**impls.init_params(2, 4), "W3": np.ones((1, 1))}, CONFIG, "keys W1, b1, W2, b2, W3, b3: b3 missing"),
     ({**impls.init_params(2, 4), "b2": np.ones((2, 1))}, CONFIG, r"b2 has shape \(2, 1\), expected \(1, 1\)"),
     ({**impls.init_params(2, 4), "W1": np.full((4, 2), np.inf)}, CONFIG, "W1 contains NaN or infinite values"),
 ])
