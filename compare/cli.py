@@ -59,12 +59,15 @@ def seed(text):
 
 def hidden_layers(text):
     """--hidden 20,7,5: one hidden layer per number, each a size >= 1; `--hidden 4` is week 3's network."""
-    sizes = [part.strip() for part in text.split(",")]
-    try:
-        return [positive_int(size) for size in sizes]
-    except argparse.ArgumentTypeError as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: give the hidden layers' sizes as whole numbers >= 1 separated "
-                                         f"by commas, one per layer, as 20,7,5 ({e})") from None
+    sizes = []
+    for part in text.split(","):
+        try:
+            sizes.append(positive_int(part.strip()))
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"{text!r}: each hidden layer's size must be a whole number from 1 to "
+                                             f"{impls.checks.MAX_COUNT}, separated by commas as in 20,7,5 "
+                                             f"(not {part.strip()!r})") from None
+    return sizes
 
 
 def init_scale(text):
@@ -75,12 +78,15 @@ def init_scale(text):
     return _number(float, 0, True)(text)
 
 
-def initial_scale(args):
-    """The scale the weights start at: --init-scale, else 0.01 with one hidden layer (week 3) and sqrt with
-    more (the week-4 application's, without which a deep ReLU network starts with vanishing signals)."""
-    if getattr(args, "init_scale", None) is not None:
-        return args.init_scale
-    return 0.01 if len(args.hidden) == 1 else "sqrt"
+def deep_defaults(args):
+    """--init-scale and --lr where not given, as the course chooses them: 0.01 and 1.2 with one hidden layer
+    (week 3), sqrt and 0.0075 with more (the week-4 application; at 0.01 a deep network starts with vanishing
+    signals, and at 1.2 a deep ReLU network's units die in the first steps)."""
+    one = len(args.hidden) == 1
+    if args.init_scale is None:
+        args.init_scale = 0.01 if one else "sqrt"
+    if args.lr is None:
+        args.lr = 1.2 if one else 0.0075
 
 
 def add_model_args(p, deep=False):
@@ -101,7 +107,8 @@ def add_model_args(p, deep=False):
         p.add_argument("--hidden", type=positive_int, default=4, help="hidden units n_h (default: 4)")
     p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh",
                    help="hidden activation g1 (default: tanh)")
-    p.add_argument("--lr", type=positive_float, default=1.2, help="learning rate α (default: 1.2)")
+    p.add_argument("--lr", type=positive_float, default=None if deep else 1.2,
+                   help="learning rate α (default: 1.2" + (" with one hidden layer, 0.0075 with more)" if deep else ")"))
     p.add_argument("--iterations", type=count, default=10000, help="gradient descent steps (default: 10000)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights (default: 0)")
     p.add_argument("--dtype", choices=impls.DTYPES, default="float64",
@@ -207,12 +214,14 @@ def build_parser():
 
 def load_problem(args):
     """(X, Y, initial params) from the shared flags; with a list of hidden layers (add_model_args's deep), a
-    network of that depth from init_deep_params, which for one hidden layer at 0.01 is init_params's start."""
+    network of that depth from init_deep_params, which for one hidden layer at 0.01 is init_params's start,
+    and args.init_scale, args.lr set where the user left them to the course's (deep_defaults)."""
     X, Y = load_dataset(args.dataset, seed=args.seed)
     if isinstance(args.hidden, list):
+        deep_defaults(args)
         dims = [X.shape[0], *args.hidden, Y.shape[0]]
         impls.memory.check_layers_memory(dims, X.shape[1], args.dtype)  # before allocating
-        params = impls.init_deep_params(dims, seed=args.seed, scale=initial_scale(args), dtype=args.dtype)
+        params = impls.init_deep_params(dims, seed=args.seed, scale=args.init_scale, dtype=args.dtype)
         return X, Y, params
     impls.memory.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
     params = impls.init_params(X.shape[0], args.hidden, Y.shape[0], seed=args.seed, dtype=args.dtype)
@@ -239,7 +248,7 @@ def cmd_train(args):
                                 workers=args.workers)
     X, Y, params = load_problem(args)
     print(f"Training the {backend.name} backend ({args.activation}, {args.dtype}) on {args.dataset}: "
-          f"X {X.shape}, {network_text(params, initial_scale(args))}, learning rate {args.lr:g}, "
+          f"X {X.shape}, {network_text(params, args.init_scale)}, learning rate {args.lr:g}, "
           f"{args.iterations} iterations")
     with progress_bar(args.iterations, backend.name) as bar:
         def report(iteration, cost):
@@ -252,7 +261,7 @@ def cmd_train(args):
     if args.save is not None:  # first the file, then the printing, which may fail (a closed pipe)
         impls.save_model(args.save, result.params, {
             "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
-            "dataset": args.dataset, "seed": args.seed, "init_scale": initial_scale(args), "learning_rate": args.lr,
+            "dataset": args.dataset, "seed": args.seed, "init_scale": args.init_scale, "learning_rate": args.lr,
             "iterations": args.iterations, "final_cost": result.final_cost})
     print(f"Final cost: {result.final_cost:f}")
     print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
