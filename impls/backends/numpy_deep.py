@@ -2,8 +2,9 @@
 Step". Each function is the course's, with its signature; caches are ((A_prev, W, b), Z) per layer and the
 gradients' keys dA{l}, dW{l}, db{l} (dA{l} is ∂J/∂A_l times m, the 2021+ course's convention).
 
-One line serves a row of the equation table at every layer it runs for: `# F1 F3` marks the line that is F1
-for a hidden layer and F3 for the output layer (compare.equations.deep_equations). No autograd of any kind.
+One line serves a row of the equation table at every layer it runs for: its comment names both ids, F1 F3 on
+the line that is F1 for a hidden layer and F3 for the output layer (compare.equations.deep_equations and
+line_tags). No autograd of any kind.
 """
 import numpy as np
 
