@@ -15,6 +15,7 @@ from compare import plots, terminal
 from compare.numerics import accuracy
 from impls.io.datasets import DATASETS, load_dataset
 from impls.io.images import IMAGE_DATASETS
+from compare.deep_flags import deep_defaults, hidden_layers, init_scale, model_text, network_text
 from impls.io.files import atomic_write, check_destination, check_folder
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
@@ -57,38 +58,6 @@ def seed(text):
     return value
 
 
-def hidden_layers(text):
-    """--hidden 20,7,5: one hidden layer per number, each a size >= 1; `--hidden 4` is week 3's network."""
-    sizes = []
-    for part in text.split(","):
-        try:
-            sizes.append(positive_int(part.strip()))
-        except argparse.ArgumentTypeError:
-            raise argparse.ArgumentTypeError(f"{text!r}: each hidden layer's size must be a whole number from 1 to "
-                                             f"{impls.checks.MAX_COUNT}, separated by commas as in 20,7,5 "
-                                             f"(not {part.strip()!r})") from None
-    return sizes
-
-
-def init_scale(text):
-    """--init-scale: a number >= 0 (the weights' factor, 0.01 in week 3) or sqrt (÷ √n_{l−1}, the week-4
-    application's)."""
-    if text.strip() == "sqrt":
-        return "sqrt"
-    return _number(float, 0, True)(text)
-
-
-def deep_defaults(args):
-    """--init-scale and --lr where not given, as the course chooses them: 0.01 and 1.2 with one hidden layer
-    (week 3), sqrt and 0.0075 with more (the week-4 application; at 0.01 a deep network starts with vanishing
-    signals, and at 1.2 a deep ReLU network's units die in the first steps)."""
-    one = len(args.hidden) == 1
-    if args.init_scale is None:
-        args.init_scale = 0.01 if one else "sqrt"
-    if args.lr is None:
-        args.lr = 1.2 if one else 0.0075
-
-
 def add_model_args(p, deep=False):
     """The model and data flags that every command shares. `deep`: --hidden takes a comma list, one hidden
     layer per number (args.hidden a list: 20,7,5), and --init-scale is added; without it --hidden is one number
@@ -107,8 +76,8 @@ def add_model_args(p, deep=False):
         p.add_argument("--hidden", type=positive_int, default=4, help="hidden units n_h (default: 4)")
     p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh",
                    help="hidden activation g1 (default: tanh)")
-    p.add_argument("--lr", type=positive_float, default=None if deep else 1.2,
-                   help="learning rate α (default: 1.2" + (" with one hidden layer, 0.0075 with more)" if deep else ")"))
+    p.add_argument("--lr", type=positive_float, default=None if deep else 1.2, help="learning rate α (default: 1.2"
+                   + (" with one hidden layer, 0.0075 with more)" if deep else ")"))
     p.add_argument("--iterations", type=count, default=10000, help="gradient descent steps (default: 10000)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights (default: 0)")
     p.add_argument("--dtype", choices=impls.DTYPES, default="float64",
@@ -228,14 +197,6 @@ def load_problem(args):
     return X, Y, params
 
 
-def network_text(params, scale=0.01):
-    """How the commands name a network: n_h=4 for week 3's, its layer_dims otherwise; the initial scale when
-    it is not week 3's 0.01."""
-    dims = impls.base.layer_dims(params)
-    text = f"n_h={dims[1]}" if len(dims) == 3 else f"layer_dims {dims}"
-    return text if scale == 0.01 else f"{text}, init {scale}"
-
-
 def progress_bar(total, desc):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="it", leave=False, disable=None, file=sys.stderr)
@@ -301,12 +262,6 @@ def cmd_predict(args):
         print(f"Predicted 1 for {int(predictions.sum())} and 0 for {int((1 - predictions).sum())} of "
               f"{predictions.size} outputs; --out FILE writes them per example")
     return 0
-
-
-def model_text(config):
-    """A model file's sizes as predict prints them: n_x, n_h for week 3's network, its layer_dims otherwise."""
-    dims = config["layer_dims"]
-    return f"n_x={dims[0]}, n_h={dims[1]}" if len(dims) == 3 else f"layer_dims {dims}"
 
 
 def predictions_csv(predictions, proba):

@@ -126,7 +126,8 @@ def init_deep_params(layer_dims, seed=3, scale=0.01, *, dtype="float64"):
     if isinstance(layer_dims, (str, bytes)) or not hasattr(layer_dims, "__len__") or np.ndim(layer_dims) != 1:
         raise ValueError(f"layer_dims must be a list of layer sizes [n_x, n_1, …, n_L], got {layer_dims!r}")
     if len(layer_dims) < 2:
-        raise ValueError(f"layer_dims must hold at least two sizes, the input's and the output's, got {list(layer_dims)}")
+        raise ValueError("layer_dims must hold at least two sizes, the input's and the output's, "
+                         f"got {list(layer_dims)}")
     dims = [check_count(n.item() if isinstance(n, np.generic) else n, f"layer_dims[{i}]", 1)
             for i, n in enumerate(layer_dims)]
     check_choice(dtype, "dtype", DTYPES)

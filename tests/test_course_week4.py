@@ -137,8 +137,8 @@ def course_L_model_backward_case():
 
 def test_L_model_backward_through_the_courses_dAL():
     """The course's L_model_backward case feeds AL = [[1.79, −0.84]], which is no σ(Z2) (nor a probability):
-    its numbers are dAL = −(Y/AL − (1 − Y)/(1 − AL)) pulled back through σ′(Z2), not AL − Y. Our blocks give
-    them when driven that way (the 2021+ convention: dA0 is ∂J/∂X times m)."""
+    its numbers are dAL = −(Y/AL − (1 − Y)/(1 − AL)) pulled back through σ′(Z2), not AL − Y. Our blocks
+    give them when driven that way (the 2021+ convention: dA0 is ∂J/∂X times m)."""
     AL, Y, caches = course_L_model_backward_case()
     assert not np.allclose(AL, deep.sigmoid(caches[1][1]))
     dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))

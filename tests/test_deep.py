@@ -41,7 +41,8 @@ def test_init_deep_params_draws_layer_by_layer_from_the_seed():
         np.testing.assert_array_equal(sqrt[f"W{l}"], rng.randn(*shape) / np.sqrt(shape[1]))
     # one hidden layer: init_params's start, bit for bit, at any seed and scale
     for seed, scale in ((0, 0.01), (2, 0.5), (9, 0.0)):
-        deep, shallow = impls.init_deep_params([5, 4, 2], seed, scale), impls.init_params(5, 4, 2, seed=seed, scale=scale)
+        deep = impls.init_deep_params([5, 4, 2], seed, scale)
+        shallow = impls.init_params(5, 4, 2, seed=seed, scale=scale)
         assert list(deep) == list(shallow)
         for k in deep:
             np.testing.assert_array_equal(deep[k], shallow[k])

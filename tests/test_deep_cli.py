@@ -58,7 +58,8 @@ def test_one_hidden_layer_stays_week_3s_network(capsys, tmp_path):
     status, out, _ = run(capsys, "train", "--hidden", "4", "--init-scale", "sqrt", "--iterations", "0",
                          "--lr", "0.5", "--save", str(tmp_path / "s.npz"))
     assert status == 0 and "n_h=4, init sqrt, learning rate 0.5" in out
-    np.testing.assert_array_equal(load_model(tmp_path / "s.npz")[0]["W1"], impls.init_deep_params([2, 4, 1], 0, "sqrt")["W1"])
+    np.testing.assert_array_equal(load_model(tmp_path / "s.npz")[0]["W1"],
+                                  impls.init_deep_params([2, 4, 1], 0, "sqrt")["W1"])
 
 
 @pytest.mark.parametrize("args, message", [
@@ -66,8 +67,8 @@ def test_one_hidden_layer_stays_week_3s_network(capsys, tmp_path):
                                      "from 1 to 9223372036854775807, separated by commas as in 20,7,5 (not '')"),
     (["train", "--hidden", "20,0"], "(not '0')"),
     (["train", "--hidden", "7;5"], "(not '7;5')"),
-    (["train", "--init-scale", "cube"], "argument --init-scale: 'cube' is not a float"),
-    (["train", "--init-scale", "-1"], "argument --init-scale: '-1' must be >= 0"),
+    (["train", "--init-scale", "cube"], "argument --init-scale: 'cube' is neither a number >= 0 nor sqrt"),
+    (["train", "--init-scale", "-1"], "argument --init-scale: '-1' is neither a number >= 0 nor sqrt"),
     (["run", "--hidden", "20,7,5"], "run --hidden 20,7,5: comparing networks of more than one hidden layer is not "
                                     "yet written; train, predict and every backend's API take them"),
     (["--hidden", "3,2", "--activation", "relu"], "comparing networks of more than one hidden layer is not yet"),

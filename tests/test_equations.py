@@ -37,7 +37,8 @@ WEEK_3 = (  # the table as week 3 wrote it before any depth was: deep_equations(
     ("F1", "Z1 = W1 X + b1", "Z1", ("n_h", "m")), ("F2", "A1 = {g}(Z1)", "A1", ("n_h", "m")),
     ("F3", "Z2 = W2 A1 + b2", "Z2", ("n_y", "m")), ("F4", "A2 = σ(Z2)", "A2", ("n_y", "m")),
     ("B1", "dZ2 = A2 − Y", "dZ2", ("n_y", "m")), ("B2", "dW2 = (1/m) dZ2 A1ᵀ", "dW2", ("n_y", "n_h")),
-    ("B3", "db2 = (1/m) Σ dZ2, keepdims", "db2", ("n_y", "1")), ("B4", "dZ1 = W2ᵀ dZ2 ⊙ {gp}", "dZ1", ("n_h", "m")),
+    ("B3", "db2 = (1/m) Σ dZ2, keepdims", "db2", ("n_y", "1")),
+    ("B4", "dZ1 = W2ᵀ dZ2 ⊙ {gp}", "dZ1", ("n_h", "m")),
     ("B5", "dW1 = (1/m) dZ1 Xᵀ", "dW1", ("n_h", "n_x")), ("B6", "db1 = (1/m) Σ dZ1, keepdims", "db1", ("n_h", "1")))
 
 

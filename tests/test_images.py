@@ -41,11 +41,13 @@ def test_an_h5_file_is_known_by_its_signature_whatever_its_name(tmp_path):
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda f: f.create_dataset("pixels", data=np.zeros((2, 3))), r"is not in the course's image layout.*it holds pixels"),
+    (lambda f: f.create_dataset("pixels", data=np.zeros((2, 3))),
+     r"is not in the course's image layout.*it holds pixels"),
     (lambda f: (f.create_dataset("train_set_x", data=np.zeros((2, 4, 4, 3))),
                 f.create_dataset("train_set_y", data=[0, 1])), r"train_set_x is float64 of shape \(2, 4, 4, 3\)"),
     (lambda f: (f.create_dataset("train_set_x", data=np.zeros((2, 4, 4, 3), np.uint8)),
-                f.create_dataset("train_set_y", data=[0, 1, 1])), r"train_set_y has shape \(3,\), but train_set_x holds 2"),
+                f.create_dataset("train_set_y", data=[0, 1, 1])),
+     r"train_set_y has shape \(3,\), but train_set_x holds 2"),
     (lambda f: (f.create_dataset("train_set_x", data=np.zeros((2, 4, 4, 3), np.uint8)),
                 f.create_dataset("train_set_y", data=[0, 2])), r"train_set_y must hold 0/1 labels, found \[0.0, 2.0\]"),
     (lambda f: (f.create_dataset("test_set_x", data=np.zeros((0, 4, 4, 3), np.uint8)),

@@ -38,7 +38,7 @@ def test_a_model_from_any_backend_predicts_identically_in_every_other(backend_na
         np.testing.assert_array_equal(loaded[k], params[k])
     assert config == {"backend": backend_name, "activation": activation, "dtype": dtype, "lr": 1.0,
                       "n_x": 2, "n_h": 5, "n_y": 1, "layer_dims": [2, 5, 1], "format": FORMAT,
-                      "format_version": 1, "version": impls.__version__}  # two layers: format 1, which any version reads
+                      "format_version": 1, "version": impls.__version__}  # two layers: format 1, read by any version
     expected, proba = backend.predict(params, X), backend.predict_proba(params, X)
     for other in impls.available_backends():
         twin = impls.get_backend(other, activation=config["activation"], dtype=config["dtype"])
