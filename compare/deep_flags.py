@@ -13,15 +13,17 @@ def hidden_layers(text):
     """--hidden 20,7,5: one hidden layer per number, each a size >= 1; `--hidden 4` is week 3's network."""
     sizes = []
     for part in (part.strip() for part in text.split(",")):
-        if not re.fullmatch(r"[0-9]+", part) or not 1 <= int(part) <= MAX_COUNT:
-            raise argparse.ArgumentTypeError(f"{text!r}: each hidden layer's size must be a whole number from 1 to "
-                                             f"{MAX_COUNT}, separated by commas as in 20,7,5 (not {part!r})")
+        if not re.fullmatch(r"[0-9]+", part) or int(part) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: each hidden layer's size must be a whole number >= 1, "
+                                             f"separated by commas as in 20,7,5 (not {part!r})")
+        if int(part) > MAX_COUNT:  # counts are int64 inside the frameworks
+            raise argparse.ArgumentTypeError(f"{part!r} must be <= {MAX_COUNT}")
         sizes.append(int(part))
     return sizes
 
 
 def init_scale(text):
-    """--init-scale: a number >= 0 (the weights' factor, 0.01 in week 3) or sqrt (÷ √n_{l−1}, the week-4
+    """--init-scale: a number >= 0 (the weights' factor, 0.01 in week 3) or sqrt (randn / √n_{l−1}, the week-4
     application's)."""
     if text.strip() == "sqrt":
         return "sqrt"

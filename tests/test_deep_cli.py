@@ -64,7 +64,9 @@ def test_one_hidden_layer_stays_week_3s_network(capsys, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--hidden", "20,,5"], "argument --hidden: '20,,5': each hidden layer's size must be a whole number "
-                                     "from 1 to 9223372036854775807, separated by commas as in 20,7,5 (not '')"),
+                                     ">= 1, separated by commas as in 20,7,5 (not '')"),
+    (["train", "--hidden", "20,9223372036854775808"], "argument --hidden: '9223372036854775808' must be <= "
+                                                      "9223372036854775807"),
     (["train", "--hidden", "20,0"], "(not '0')"),
     (["train", "--hidden", "7;5"], "(not '7;5')"),
     (["train", "--init-scale", "cube"], "argument --init-scale: 'cube' is neither a number >= 0 nor sqrt"),
