@@ -116,11 +116,15 @@ def test_shapes_at_every_depth(backend_name, L):
     np.testing.assert_array_equal(backend.predict_proba(params, X), forward[f"A{L}"])
 
 
-# float32 in the full run only: each case compiles JAX's four functions at four depths (~3 s); the default run's
-# float32 check is the finite-difference test below, in every backend and activation.
+def full_run(*values, default=()):
+    """Parameters past `default` in the full run only: each case compiles JAX's functions at four depths (~3 s);
+    the finite-difference test below checks every backend and activation, float32 too, in the default run."""
+    return [v if v in default else pytest.param(v, marks=pytest.mark.slow) for v in values]
+
+
 @pytest.mark.parametrize("other", OTHERS)
-@pytest.mark.parametrize("activation", impls.ACTIVATIONS)
-@pytest.mark.parametrize("dtype", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("activation", full_run(*impls.ACTIVATIONS, default=("relu",)))
+@pytest.mark.parametrize("dtype", full_run(*impls.DTYPES, default=("float64",)))
 def test_backends_agree_with_the_hand_written_deep_one(other, activation, dtype):
     reference = make_backend("numpy", activation=activation, dtype=dtype)
     backend = make_backend(other, activation=activation, dtype=dtype)
@@ -170,7 +174,7 @@ def test_deep_gradients_match_finite_differences(backend_name, activation):
 
 
 @pytest.mark.parametrize("name", ONE_PROCESS)
-@pytest.mark.parametrize("activation", impls.ACTIVATIONS)
+@pytest.mark.parametrize("activation", full_run(*impls.ACTIVATIONS, default=("tanh", "relu")))
 def test_the_deep_path_at_two_layers_gives_the_two_layer_numbers(name, activation):
     """The deep loop run on a two-layer network is the week-3 lines: the hand-written one to the bit."""
     backend = make_backend(name, activation=activation)

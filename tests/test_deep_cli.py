@@ -26,18 +26,18 @@ def run(capsys, *args):
 
 def test_train_a_deep_network_on_the_stand_in_with_the_courses_defaults(capsys, tmp_path):
     status, out, err = run(capsys, "train", "--hidden", "20,7,5", "--activation", "relu", "--dataset", "digits",
-                           "--iterations", "300", "--print-every", "100", "--save", str(tmp_path / "m.npz"))
+                           "--iterations", "60", "--print-every", "20", "--save", str(tmp_path / "m.npz"))
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == ("Training the numpy backend (relu, float64) on digits: X (64, 1437), layer_dims "
-                        "[64, 20, 7, 5, 1], init sqrt, learning rate 0.0075, 300 iterations")
-    assert [line.split(":")[0] for line in lines[1:4]] == [f"Cost after iteration {i}" for i in (0, 100, 200)]
+                        "[64, 20, 7, 5, 1], init sqrt, learning rate 0.0075, 60 iterations")
+    assert [line.split(":")[0] for line in lines[1:4]] == [f"Cost after iteration {i}" for i in (0, 20, 40)]
     params, config = load_model(tmp_path / "m.npz")
     assert config["layer_dims"] == [64, 20, 7, 5, 1] and config["init_scale"] == "sqrt"
     assert config["format_version"] == 2 and "n_h" not in config and config["learning_rate"] == 0.0075
     start = impls.init_deep_params([64, 20, 7, 5, 1], seed=0, scale="sqrt")
     trained = impls.get_backend("numpy", activation="relu").train(start, *impls.io.datasets.load_dataset("digits"),
-                                                                  learning_rate=0.0075, iterations=300)
+                                                                  learning_rate=0.0075, iterations=60)
     for k in params:
         np.testing.assert_array_equal(params[k], trained.params[k])
     status, out, err = run(capsys, "predict", "--model", str(tmp_path / "m.npz"), "--dataset", "digits-test")
