@@ -91,10 +91,6 @@ def cmd_run(args):
     from compare import specs
     from compare.comparison import compare_backends
 
-    if len(args.hidden) != 1:  # the comparison reads the two-layer names (impls.PARAM_NAMES, ...) to this day
-        raise ValueError(f"run --hidden {','.join(map(str, args.hidden))}: comparing networks of more than one "
-                         "hidden layer is not yet written; train, predict and every backend's API take them")
-
     chosen, notes = args.backends, []
     if chosen is None:
         # the data-parallel backends join when --workers asks for them

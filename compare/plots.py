@@ -28,7 +28,8 @@ def save_figure(fig, path, dpi):
 
 
 def decision_boundaries(ax, predict, X, Y, title):
-    """The course's plot_decision_boundary: predicted class over a grid, data on top."""
+    """The course's plot_decision_boundary: predicted class over a grid, data on top, each class named in a
+    legend (its colour as region and as point) and the axes named for X's two rows."""
     pad = 1.0
     xs = np.linspace(X[0].min() - pad, X[0].max() + pad, 300)
     ys = np.linspace(X[1].min() - pad, X[1].max() + pad, 300)
@@ -39,10 +40,13 @@ def decision_boundaries(ax, predict, X, Y, title):
         zz, title = None, f"{title}\n(its predict failed on the grid)"
     if zz is not None:
         ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
-    ax.scatter(X[0], X[1], c=Y[0], s=12, cmap="Spectral", edgecolors="k", linewidths=0.3)
+    cmap = _pyplot().get_cmap("Spectral")
+    ax.scatter(X[0], X[1], c=Y[0], s=12, cmap=cmap, vmin=0, vmax=1, edgecolors="k", linewidths=0.3)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(facecolor=cmap(float(k)), edgecolor="k", label=f"y = {k}") for k in (0, 1)],
+              loc="upper right", fontsize=8, framealpha=0.8)
     ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xlabel="x₁ (X's first row)", ylabel="x₂ (X's second row)")
 
 
 def write_plots(report, backends, X, Y, directory):
@@ -62,7 +66,10 @@ def write_plots(report, backends, X, Y, directory):
             accuracy = "" if t.accuracy is None else f", accuracy {100 * t.accuracy:.2f}%"
             params = {k: np.asarray(v) for k, v in t.params.items()}
             decision_boundaries(ax, lambda P, b=b, params=params: b.predict(params, P), X, Y, f"{b.name}{accuracy}")
-        fig.suptitle(f"Decision boundaries after {s['iterations']} iterations (n_h={s['n_h']}, {s['activation']})")
+        dims = s.get("layer_dims") or [2, s["n_h"], 1]
+        network = f"n_h={dims[1]}" if len(dims) == 3 else f"layers {dims}"
+        fig.suptitle(f"Decision boundaries after {s['iterations']} iterations ({network}, {s['activation']}): "
+                     "predicted class as the background, true class as the points")
         fig.tight_layout()
         paths.append(save_figure(fig, directory / "decision_boundaries.png", 110))
 

@@ -7,7 +7,6 @@ from compare.comparison.evaluations import flat, problem
 from compare.numerics import norm_ratio, numerical_gradients, rel_error
 from compare.report import Check
 from compare.tolerances import FD_NOISE, FD_RTOL, FD_STEP
-from impls.base import GRAD_NAMES
 
 
 class _CostFailed(Exception):
@@ -41,12 +40,12 @@ def checks(setup, values):
         if twin is None:
             notes.append(f"{e.name}: no finite-difference check, its cost cannot be evaluated in float64")
             continue
-        note = next((problem(setup, answer, k) for k in GRAD_NAMES if problem(setup, answer, k)), None)
+        note = next((problem(setup, answer, k) for k in setup.grad_names if problem(setup, answer, k)), None)
         fd, fd_error = (None, None) if note else _differences(twin, X64, Y64, params64)
         note = note or fd_error
         threshold, value = FD_RTOL[setup.dtype], None
         if not note:
-            a, g = flat(fd, GRAD_NAMES), flat(answer[0], GRAD_NAMES)
+            a, g = flat(fd, setup.grad_names), flat(answer[0], setup.grad_names)
             value = rel_error(a, g)
             # The differences cannot resolve less than their own rounding, ~ε·|J|/h per entry: where the
             # gradient is that small (symmetric data at a small start), a value past the course's bound is

@@ -11,16 +11,15 @@ from compare.comparison.entrants import METHODS
 from compare.comparison.evaluations import problem
 from compare.numerics import worst
 from compare.report import Check, Report
-from impls.base import GRAD_NAMES, PARAM_NAMES
 
 METHOD_ORDER = ("forward", "cost", "gradients", "intermediates", "train", "predict")
 
 
-def changed_sentence(e):
+def changed_sentence(e, setup):
     """What the backend changed of its inputs, in place, in which methods; '' if nothing."""
     if not e.changed:
         return ""
-    params = [k for k in PARAM_NAMES if k in e.changed]
+    params = [k for k in setup.param_names if k in e.changed]
     data = [k for k in ("X", "Y") if k in e.changed]
     methods = sorted({m for ms in e.changed.values() for m in ms}, key=METHOD_ORDER.index)
     parts = ([f"changes the parameters it is given, in place: {', '.join(params)}"] if params else []) + \
@@ -31,7 +30,7 @@ def changed_sentence(e):
 def input_checks(setup):
     """One check per backend: the number of input arrays any of its calls changed (each call got its own copies,
     so a change reaches no other backend; it is this backend's failure)."""
-    return [Check("inputs", e.name, "params, X, Y", len(e.changed), 1, note=changed_sentence(e))
+    return [Check("inputs", e.name, "params, X, Y", len(e.changed), 1, note=changed_sentence(e, setup))
             for e in setup.entrants]
 
 
@@ -58,7 +57,7 @@ def differences(setup, values, report, activation):
     found, stats = {}, {}
     ref_values = values[setup.ref.name]
     for e in setup.entrants:
-        why_changed = changed_sentence(e)
+        why_changed = changed_sentence(e, setup)
         if e is setup.ref:
             if any(c.backend == e.name for c in report.failures):  # its own checks fail (unjudged says itself)
                 sections = list(dict.fromkeys(c.section for c in report.failures if c.backend == e.name))
@@ -81,7 +80,8 @@ def differences(setup, values, report, activation):
 
 def _accumulates(setup, values):
     first, again = values.get("gradients"), values.get("gradients again")
-    if first is None or again is None or any(problem(setup, first, k) or problem(setup, again, k) for k in GRAD_NAMES):
+    if first is None or again is None or any(problem(setup, first, k) or problem(setup, again, k)
+                                             for k in setup.grad_names):
         return None
     changed = diagnosis.accumulates(first[0], again[0], setup.dtype)
     return changed[2][0].upper() + changed[2][1:] if changed else None
@@ -172,7 +172,8 @@ def report(setup, values, checks, notes, trajectories, *, dataset, seed):
     workers = {e.name: e.backend.workers for e in setup.entrants
                if isinstance(getattr(e.backend, "workers", None), int) and e.backend.workers > 1}
     settings = {"backends": [e.name for e in setup.entrants], "dataset": dataset, "X_shape": list(setup.X.shape),
-                "Y_shape": list(setup.Y.shape), "n_h": setup.params["W1"].shape[0], "activation": setup.activation,
+                "Y_shape": list(setup.Y.shape), "n_h": setup.layer_dims[1] if setup.L == 2 else None,
+                "layer_dims": setup.layer_dims, "activation": setup.activation,
                 "dtype": setup.dtype, "learning_rate": setup.learning_rate, "iterations": setup.iterations,
                 "checkpoint_every": setup.checkpoint_every, "steps": setup.steps,
                 "trajectory_tolerance": tolerances.TRAJECTORY_RTOL[setup.dtype], "seed": seed, "workers": workers}
