@@ -11,6 +11,7 @@ from compare.comparison.entrants import METHODS
 from compare.comparison.evaluations import problem
 from compare.numerics import worst
 from compare.report import Check, Report
+from compare.units import units_note
 
 METHOD_ORDER = ("forward", "cost", "gradients", "intermediates", "train", "predict")
 
@@ -167,6 +168,15 @@ def explain_separation(report):
     return notes
 
 
+def lost_units(setup, trajectories):
+    """A note when the reference's trained ReLU network has lost most hidden units of a layer (compare/units.py)."""
+    ref = next((t for t in trajectories if t.backend == setup.ref.name and t.params and not t.note), None)
+    if ref is None or not setup.iterations:
+        return []
+    note = units_note(ref.params, setup.X, setup.activation, f"in {ref.backend}'s trained network")
+    return [note] if note else []
+
+
 def report(setup, values, checks, notes, trajectories, *, dataset, seed):
     """The Report of the whole comparison."""
     workers = {e.name: e.backend.workers for e in setup.entrants
@@ -187,6 +197,6 @@ def report(setup, values, checks, notes, trajectories, *, dataset, seed):
         notes.insert(0, f"only {setup.ref.name}: there is nothing to compare it against but finite differences of "
                      "its own cost, so this report says nothing about any other implementation.")
     own = [text for e in setup.entrants for text in e.notes.values()]
-    result.notes = notes + own + not_compared(setup) + explain_separation(result)
+    result.notes = notes + own + not_compared(setup) + explain_separation(result) + lost_units(setup, trajectories)
     return result
 
