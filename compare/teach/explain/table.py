@@ -20,26 +20,27 @@ SYMBOL = {"sigmoid": "σ"}  # g1 as the lecture writes it in F2 where it has a s
 
 
 def rounding_scales(params, X, Y, values):
-    """For each equation's result, the size of the terms it is built from, errors inherited included.
+    """For each equation's result, the size of the terms it is built from, errors inherited included, at any
+    depth (the keys of `values`: Z1 … AL, A's, dA1 … dA(L−1)).
 
     A float computation of a value differs from the exact one by a few ε times the sum of the absolute
     values of its terms (|W1||X| + |b1| for Z1, not |Z1|, which may cancel). Each scale also carries the
-    upstream ones through |g1′| ≤ 1, |g1″| ≤ 1 and σ′ ≤ 1/4, so that two correct programs differ by at
+    upstream ones through |g′| ≤ 1, |g″| ≤ 1 and σ′ ≤ 1/4, so that two correct programs differ by at
     most a small multiple of ε·scale, however much the value itself cancels (a gradient near a minimum).
     """
-    a, m = np.abs, X.shape[1]
-    W1, b1, W2, b2 = (a(np.asarray(params[k], dtype=np.float64)) for k in ("W1", "b1", "W2", "b2"))
-    X, Y = a(np.asarray(X, dtype=np.float64)), a(np.asarray(Y, dtype=np.float64))
-    s = {"Z1": W1 @ X + b1}
-    s["A1"] = s["Z1"] + a(values["A1"])
-    s["Z2"] = W2 @ s["A1"] + b2
-    s["A2"] = s["Z2"] / 4 + a(values["A2"])
-    s["dZ2"] = s["A2"] + Y
-    s["dZ1"] = W2.T @ s["dZ2"] + a(values["dA1"]) * s["Z1"]
-    s["dW2"] = s["dZ2"] @ s["A1"].T / m
-    s["db2"] = np.sum(s["dZ2"], axis=1, keepdims=True) / m
-    s["dW1"] = s["dZ1"] @ X.T / m
-    s["db1"] = np.sum(s["dZ1"], axis=1, keepdims=True) / m
+    a, m, L = np.abs, X.shape[1], len(params) // 2
+    W, b = ({l: a(np.asarray(params[f"{k}{l}"], dtype=np.float64)) for l in range(1, L + 1)} for k in "Wb")
+    s = {"A0": a(np.asarray(X, dtype=np.float64))}
+    for l in range(1, L + 1):
+        s[f"Z{l}"] = W[l] @ s[f"A{l - 1}"] + b[l]
+        s[f"A{l}"] = (s[f"Z{l}"] + a(values[f"A{l}"])) if l < L else s[f"Z{l}"] / 4 + a(values[f"A{l}"])
+    s[f"dZ{L}"] = s[f"A{L}"] + a(np.asarray(Y, dtype=np.float64))
+    for l in range(L - 1, 0, -1):
+        s[f"dZ{l}"] = W[l + 1].T @ s[f"dZ{l + 1}"] + a(values[f"dA{l}"]) * s[f"Z{l}"]
+    for l in range(1, L + 1):
+        s[f"dW{l}"] = s[f"dZ{l}"] @ s[f"A{l - 1}"].T / m
+        s[f"db{l}"] = np.sum(s[f"dZ{l}"], axis=1, keepdims=True) / m
+    del s["A0"]
     return {k: float(np.max(v)) for k, v in s.items()}
 
 
@@ -85,15 +86,15 @@ class Explanation:
                                f"it, dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
         wide = max(30, max(len(row.equation) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
-        head = f"{'':4}{'equation':{wide}}{'result':15}{'NumPy backend':27}" + "".join(
-            f"{'max|Δ| ' + b:>13}" for b in columns)
+        # the NumPy line's place goes with its code, below the row: the row fits WIDTH with three columns
+        head = f"{'':4}{'equation':{wide}}{'result':15}" + "".join(f"{'max|Δ| ' + b:>13}" for b in columns)
         lines += [head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>13}" for b in columns)
             result = f"{row.result} {row.shape}"
-            lines.append(f"{row.id:4}{row.equation:{wide}}{result:15}{row.numpy_line:27}{diffs}")
+            lines.append(f"{row.id:4}{row.equation:{wide}}{result:15}{diffs}")
             for i, code in enumerate(row.numpy_code):
-                lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{code}")
+                lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{row.numpy_line + ': ' if i == 0 else ''}{code}")
             for b in columns:
                 lines += textwrap.wrap(row.roles[b], WIDTH, initial_indent=f"{'':6}{b + ':':7}",
                                        subsequent_indent=" " * 13)
