@@ -14,7 +14,7 @@ import pytest
 
 from compare.cli import main
 from compare.teach.check import check_file, runner
-from compare.teach.check.processes import descendants
+from impls.processes import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = ROOT / "tests" / "students"
@@ -167,10 +167,11 @@ def test_the_largest_seed_is_a_correct_run(capsys):
 
 def test_the_token_reaches_the_child_however_soon_the_first_wait_times_out(tmp_path):
     """communicate(input, timeout) may time out before writing its input, and a retry never writes it."""
-    from compare.teach.check import processes
+    from impls import processes
     out = tmp_path / "out"
-    process = processes.start([sys.executable, "-c", "import sys; print(sys.stdin.readline().strip())"],
-                              cwd=tmp_path, env=dict(os.environ), stdout=out)
+    with open(out, "wb") as f:
+        child = processes.start([sys.executable, "-c", "import sys; print(sys.stdin.readline().strip())"],
+                                cwd=tmp_path, env=dict(os.environ), stdin=subprocess.PIPE, stdout=f)
     deadline = time.monotonic() + 20
-    report = processes.wait(process, b"the token\n", poll=lambda: time.monotonic() > deadline, step=1e-6)
-    assert report["exit"] == 0 and out.read_text() == "the token\n"
+    status = runner._wait(child, b"the token\n", overdue=lambda: time.monotonic() > deadline, step=1e-6)
+    assert status == 0 and out.read_text() == "the token\n"

@@ -49,6 +49,11 @@ def children(parent):
     return pids
 
 
+def workers_of(parent):
+    """The pids of the torch-ddp workers `parent` started: each runs under a supervisor (impls/processes.py)."""
+    return [pid for supervisor in children(parent) for pid in children(supervisor)]
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -287,8 +292,9 @@ def test_a_failing_worker_is_named_and_every_worker_stopped(problem):
 RUN = ("import os, impls, numpy as np\n"
        "b = impls.get_backend('torch-ddp', workers=2)\n"
        "b.train(impls.init_params(2, 3), np.ones((2, 5)), np.ones((1, 5)), learning_rate=0.1, iterations=5)\n"
-       "print(*[e for e in os.listdir('/proc') if e.isdigit() and "
-       "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(os.getpid())])\n")
+       "def kids(p): return [e for e in os.listdir('/proc') if e.isdigit() and "
+       "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(p)]\n"
+       "print(*[w for s in kids(os.getpid()) for w in kids(s)], flush=True)\n")  # the workers, under supervisors
 
 
 def test_a_worker_killed_during_train_is_named_with_its_signal(problem):
@@ -306,7 +312,7 @@ def test_a_worker_killed_during_train_on_the_command_line_is_one_line_exit_1():
                              "--iterations", "100000000", "--print-every", "100000"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
-    workers = children(proc.pid)
+    workers = workers_of(proc.pid)
     os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "Traceback" not in err, err
@@ -355,7 +361,7 @@ def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
-    workers = children(proc.pid)
+    workers = workers_of(proc.pid)
     assert len(workers) == 3
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

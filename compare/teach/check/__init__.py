@@ -1,7 +1,7 @@
 """`python -m compare check FILE_OR_DIR ...`: grade students' course notebooks and files equation by equation.
 
 A notebook or a .py file is read as notebook.py says (its definitions, not its experiments; the course's
-helper modules come from course/); its code runs in a child process (sandbox.py, supervised by processes.py
+helper modules come from course/); its code runs in a child process (sandbox.py, supervised by impls/processes.py
 with runner.py's limits) that only calls the student's functions and sends back the raw outputs; every
 reference value is computed here (problems.py, grading.py, assignment.py; mistakes.py words what is wrong).
 checking.py grades one submission, cli.py a class; report.py prints them.

@@ -8,12 +8,12 @@ import numpy as np
 
 import impls
 from compare.cli import one_line
+from compare.codec import Opaque, decode
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 
 from .grading import _a, _array, _not_numbers, raised_text
 from .problems import random_problem, reference
-from .sandbox import Opaque, decode
 
 FUNCTIONS = ("layer_sizes", "initialize_parameters", "compute_cost", "update_parameters", "nn_model", "predict")
 COURSE_SEED = 2        # the course's initialize_parameters runs after np.random.seed(2): inside it (v5/v6) or before

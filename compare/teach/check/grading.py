@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from compare.cli import one_line
+from compare.codec import Opaque, Returned, decode
 from compare.equations import BACKWARD as BACKWARD_EQS, EQUATIONS as TABLE, FORWARD as FORWARD_EQS, PRODUCED_BY
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
@@ -16,7 +17,6 @@ from impls.backends.numpy import sigmoid
 from .mistakes import (EXITS, LINES, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values,
                        exception_hint, shape_guide)
 from .problems import course_grads
-from .sandbox import Opaque, Returned, decode
 
 EQUATIONS = {e.id: e.text("tanh") for e in TABLE}  # the hidden layer of the course's week 3 is tanh
 FORWARD = {e.yields: e.id for e in FORWARD_EQS}     # Z1 -> F1, ...: the arrays in the order they are computed
