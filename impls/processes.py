@@ -213,6 +213,12 @@ class Child:
         self.supervisor.wait(timeout)
         return self.poll()
 
+    def communicate(self, input=None, timeout=None):
+        """Popen.communicate on the pipes start() was given: (output, error) once the command has ended."""
+        out, err = self.supervisor.communicate(input, timeout)
+        self.poll()
+        return out, err
+
     def stop(self):
         """Ask the supervisor to kill the command's tree now; returns at once (wait() for the end)."""
         if self.returncode is None:

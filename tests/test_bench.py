@@ -1,8 +1,6 @@
 """The bench: its references compute what the backends compute, its memory probe sees every framework's
 allocations, its report has every figure. Speed itself is the bench's to report, never a test's."""
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +11,7 @@ from compare.bench import measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
-from conftest import make_backend, random_problem
+from conftest import make_backend, random_problem, run_compare
 from impls.base import PARAM_NAMES
 
 FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
@@ -143,8 +141,7 @@ def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
 
 
 def run_bench(*args):
-    return subprocess.run([sys.executable, "-m", "compare", "bench", *args], capture_output=True, text=True,
-                          timeout=600)
+    return run_compare("bench", *args, timeout=600)
 
 
 @pytest.mark.slow
@@ -235,13 +232,12 @@ def test_ratios_keep_significant_digits_instead_of_reading_0_00():
 
 
 def test_busy_processes_end_with_the_block_also_on_an_error(monkeypatch):
-    started = []
+    started, start = [], workloads.processes.start
 
-    class Recorded(subprocess.Popen):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            started.append(self)
-    monkeypatch.setattr(workloads.subprocess, "Popen", Recorded)
+    def recorded(*args, **kwargs):
+        started.append(start(*args, **kwargs))
+        return started[-1]
+    monkeypatch.setattr(workloads.processes, "start", recorded)
     with pytest.raises(KeyError):
         with workloads.busy_cores(2):
             assert len(started) == 2 and all(p.poll() is None for p in started)  # spinning

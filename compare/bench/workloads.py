@@ -16,6 +16,7 @@ import numpy as np
 import impls
 from compare.bench.measure import _clock, _ready, interleaved, one_thread, peak_memory_mb, per_iteration, traced_peak_mb
 from compare.bench.references import REFERENCES, floor_products, trainer
+from impls import processes
 
 SMALL = {"dataset": "planar", "n_h": 4, "dtype": "float64", "learning_rate": 1.2, "iterations": 10000}
 LARGE = {"m": 20000, "n_x": 784, "n_h": 256, "dtype": "float32", "learning_rate": 0.1}
@@ -147,18 +148,18 @@ def bench_sweep(names, settings):
 @contextmanager
 def busy_cores(n):
     """`n` processes spinning `while True: pass` for the length of the block; ended afterwards, also on
-    Ctrl-C or an error, so that none outlives the bench."""
+    Ctrl-C or an error, and with the bench if it is killed outright (impls/processes.py), so that none outlives it."""
     procs = []
     try:
         for _ in range(n):
-            procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+            procs.append(processes.start([sys.executable, "-c", "while True: pass"]))
         time.sleep(0.5)  # until they hold their cores
         yield
     finally:
         for proc in procs:
-            proc.kill()
+            proc.stop()
         for proc in procs:
-            proc.wait()
+            proc.kill()
 
 
 def bench_busy(settings, cores):
@@ -268,12 +269,15 @@ def run_child(name, device, quick, workers=None):
         # JAX takes its CPU device count from XLA_FLAGS once, when it starts: set here, for the child alone
         flags = re.sub(r"--xla_force_host_platform_device_count=\S*", "", env.get("XLA_FLAGS", ""))
         env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={max(workers, 1)}".strip()
+    child = processes.start(cmd + (["--quick"] if quick else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # under a supervisor: it dies with the bench, even one killed
     try:
-        proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env,
-                              timeout=900)
+        out, err = child.communicate(timeout=900)
     except subprocess.TimeoutExpired:
         return {"error": "no result within 15 minutes"}
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines() or ["no output"]
-        return {"error": f"exit status {proc.returncode}: {lines[-1]}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        child.kill()
+    if child.returncode != 0:
+        lines = err.strip().splitlines() or ["no output"]
+        return {"error": f"exit status {child.returncode}: {lines[-1]}"}
+    return json.loads(out.strip().splitlines()[-1])
