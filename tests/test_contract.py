@@ -2,14 +2,13 @@
 import importlib
 import inspect
 import re
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import impls
-from conftest import make_backend, random_problem
+from conftest import make_backend, random_problem, run_process
 
 HOOKS = ("_asarray", "_numpy", "_forward", "_cost", "_gradients", "_intermediates", "_train")
 
@@ -34,7 +33,8 @@ def test_backends_have_identical_interface():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"name": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax, tape"),
-    ({"name": "numpy", "activation": "swish"}, "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
+    ({"name": "numpy", "activation": "swish"},
+     "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
     ({"name": "numpy", "dtype": "float16"}, "unknown dtype 'float16'; choose one of: float64, float32"),
     ({"name": "numpy", "device": "cuda"}, "CPU only"),
 ])
@@ -64,7 +64,7 @@ def test_missing_gpu_or_unknown_device_is_a_clear_error(name):
 
 def test_importing_impls_imports_no_framework():
     code = "import sys, impls, impls.io.datasets; print(sorted({'torch', 'jax'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_process([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -141,7 +141,8 @@ def test_accepts_a_users_own_dict_of_lists(backend_name):
     (lambda X, Y, p: (np.where(X > 0, np.nan, X), Y, p), "X contains NaN or infinite values"),
     (lambda X, Y, p: (X, Y, {**p, "b1": p["b1"].ravel()}), r"b1 must be 2-D"),
     (lambda X, Y, p: (X, Y, {**p, "W1": p["W1"][:, :1]}), r"W1 has shape \(3, 1\), expected \(3, 2\)"),
-    (lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}), "params must be a dict with keys W1, b1, W2, b2"),
+    (lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}),
+     "params must be a dict with keys W1, b1, W2, b2"),
     (lambda X, Y, p: (X, Y, {**p, "W2": [["a", "b", "c"]]}), "W2 must be an array of numbers"),
 ])
 def test_bad_input_is_a_value_error_naming_the_problem(backend_name, change, match):
