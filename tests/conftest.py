@@ -86,8 +86,10 @@ def make_backend(name, **kwargs):
     return _BACKENDS[key]
 
 
-def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
-    """Random data and parameters away from the degenerate start (non-zero biases, O(1) weights)."""
+def nondegenerate_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
+    """Random data of the sizes given and parameters away from the degenerate start (O(1) weights, non-zero
+    biases), so that every gradient is far from zero and a wrong one shows. The bench times the course's own
+    start instead (course_start_problem); check draws the sizes too (distinct_sizes_problem)."""
     rng = np.random.RandomState(seed)
     X = rng.randn(n_x, m)
     Y = (rng.rand(n_y, m) > 0.5).astype(float)

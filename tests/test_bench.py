@@ -11,7 +11,7 @@ from compare.bench import measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
-from conftest import make_backend, random_problem, run_compare
+from conftest import make_backend, nondegenerate_problem, run_compare
 from impls.base import PARAM_NAMES
 
 FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
@@ -28,7 +28,7 @@ def _step_error(got, reference, start):
 
 @pytest.mark.parametrize("dtype", impls.DTYPES)
 def test_plain_loop_takes_the_numpy_backends_steps(dtype):
-    X, Y, params = random_problem(3, 5, 1, 40, seed=3, dtype=dtype)
+    X, Y, params = nondegenerate_problem(3, 5, 1, 40, seed=3, dtype=dtype)
     reference = make_backend("numpy", dtype=dtype).train(params, X, Y, learning_rate=0.5, iterations=10).params
     plain = references.plain_numpy_loop(params, X, Y, 0.5, 10)
     assert all(plain[k].dtype == dtype and plain[k].shape == params[k].shape for k in PARAM_NAMES)
@@ -39,7 +39,7 @@ def test_plain_loop_takes_the_numpy_backends_steps(dtype):
 
 @pytest.mark.parametrize("n_y", [1, 2])
 def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
-    X, Y, params = random_problem(3, 5, n_y, 40, seed=4)
+    X, Y, params = nondegenerate_problem(3, 5, n_y, 40, seed=4)
     reference = make_backend("numpy").train(params, X, Y, learning_rate=0.5, iterations=10).params
     loop = references.SklearnLoop(params, X, Y, 0.5)
     got = loop.run(10)
@@ -55,7 +55,7 @@ def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
 def test_floor_is_the_gradients_two_big_products(framework, dtype):
     if framework != "numpy":
         pytest.importorskip(framework)
-    X, Y, params = random_problem(6, 5, 1, 30, seed=5, dtype=dtype)
+    X, Y, params = nondegenerate_problem(6, 5, 1, 30, seed=5, dtype=dtype)
     numpy_backend = make_backend("numpy", dtype=dtype)
     dZ1 = numpy_backend.intermediates(params, X, Y)["dZ1"]
     prepare, products = references.floor_products(framework)
@@ -212,7 +212,7 @@ def test_asking_for_a_missing_gpu_says_so_in_one_line():
 def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backend_name, dtype):
     """torch's softplus (threshold 40) and JAX's max(z, 0) + log1p(exp(min(z, -z))) replace logaddexp for
     speed; at Z2 = 0 (the all-zero start) and at |Z2| far past 40 they must still give σ(Z2) − Y."""
-    X, Y, params = random_problem(3, 4, 2, 30, seed=6, dtype=dtype)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 30, seed=6, dtype=dtype)
     backend, reference = make_backend(backend_name, dtype=dtype), make_backend("numpy", dtype=dtype)
     zero = impls.init_params(3, 4, 2, scale=0, dtype=dtype)  # Z2 = 0 exactly: dZ2 = 1/2 − Y
     np.testing.assert_allclose(backend.gradients(zero, X, Y)["db2"], np.mean(0.5 - Y, axis=1, keepdims=True),

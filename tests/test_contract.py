@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import impls
-from conftest import make_backend, random_problem, run_process
+from conftest import make_backend, nondegenerate_problem, run_process
 
 HOOKS = ("_asarray", "_numpy", "_forward", "_cost", "_gradients", "_intermediates", "_train")
 
@@ -94,7 +94,7 @@ def test_missing_library_names_the_extra_and_numpy_still_works(monkeypatch, libr
         impls.get_backend(library)
     assert library not in impls.available_backends()
     assert "numpy" in impls.available_backends()
-    X, Y, params = random_problem(2, 3, 1, 5)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 5)
     assert np.isfinite(impls.get_backend("numpy").cost(params, X, Y))
 
 
@@ -114,7 +114,7 @@ def test_init_params_shapes_zero_biases_and_course_seed():
 
 def test_inputs_are_never_modified(backend_name):
     backend = make_backend(backend_name)
-    X, Y, params = random_problem(3, 4, 2, 9)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 9)
     copies = [X.copy(), Y.copy(), {k: v.copy() for k, v in params.items()}]
     backend.gradients(params, X, Y)
     backend.intermediates(params, X, Y)
@@ -128,7 +128,7 @@ def test_inputs_are_never_modified(backend_name):
 
 def test_accepts_a_users_own_dict_of_lists(backend_name):
     backend = make_backend(backend_name)
-    X, Y, params = random_problem(2, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 6)
     as_lists = {k: v.tolist() for k, v in params.items()}
     assert backend.cost(as_lists, X.tolist(), Y.tolist()) == pytest.approx(backend.cost(params, X, Y), rel=1e-15)
 
@@ -146,7 +146,7 @@ def test_accepts_a_users_own_dict_of_lists(backend_name):
     (lambda X, Y, p: (X, Y, {**p, "W2": [["a", "b", "c"]]}), "W2 must be an array of numbers"),
 ])
 def test_bad_input_is_a_value_error_naming_the_problem(backend_name, change, match):
-    X, Y, params = random_problem(4, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(4, 3, 1, 6)
     X = X[:2]
     params["W1"] = params["W1"][:, :2]
     X, Y, params = change(X, Y, params)
@@ -163,14 +163,14 @@ def test_bad_input_is_a_value_error_naming_the_problem(backend_name, change, mat
     ({"record_every": 0}, "record_every must be a whole number >= 1"),
 ])
 def test_bad_training_settings(backend_name, kwargs, match):
-    X, Y, params = random_problem(2, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 6)
     settings = {"learning_rate": 0.1, "iterations": 5, **kwargs}
     with pytest.raises(ValueError, match=match):
         make_backend(backend_name).train(params, X, Y, **settings)
 
 
 def test_read_only_inputs_work_without_warnings(backend_name, recwarn):
-    X, Y, params = random_problem(3, 4, 2, 9)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 9)
     for a in (X, Y, *params.values()):
         a.setflags(write=False)  # as a memmap or an array JAX returned
     backend = make_backend(backend_name)

@@ -15,7 +15,7 @@ from compare.cli import main
 from compare.numerics import numerical_gradients, rel_error
 from compare.teach.explain import rounding_scales
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, TERMS_RTOL
-from conftest import examples, make_backend, random_problem
+from conftest import examples, make_backend, nondegenerate_problem
 from impls.io.datasets import load_csv, load_dataset, planar
 
 INSTALLED = impls.available_backends()
@@ -45,7 +45,7 @@ PROPERTY = settings(max_examples=examples(30), deadline=None)
 @given(problems)
 def test_backends_agree_on_random_problems(case):
     dtype = case["dtype"]
-    X, Y, params = random_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"], dtype)
+    X, Y, params = nondegenerate_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"], dtype)
     reference = backend("numpy", case["activation"], dtype)
     expected = {**reference.forward(params, X), **reference.intermediates(params, X, Y),
                 **reference.gradients(params, X, Y)}
@@ -69,7 +69,7 @@ def test_backends_agree_on_random_problems(case):
 @PROPERTY
 @given(problems)
 def test_every_backend_matches_finite_differences_on_random_problems(case):
-    X, Y, params = random_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"])
+    X, Y, params = nondegenerate_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"])
     activation = case["activation"]
     if activation in ("relu", "leaky_relu"):
         # A step of h in W1[i, j] moves Z1[i, k] by h·|X[j, k]|; one in b1 by h. Within that of a kink,
@@ -98,7 +98,7 @@ class Spy:
 
 def test_the_guard_checks_once_per_recording_interval(backend_name, monkeypatch):
     b = make_backend(backend_name)
-    X, Y, params = random_problem(2, 3, 1, 10)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 10)
     train, check = Spy(b, "_train"), Spy(b, "_checked_cost")
     monkeypatch.setattr(b, "_train", train)  # on the instance: JAX's compiled loop is still what runs
     monkeypatch.setattr(b, "_checked_cost", check)
@@ -149,7 +149,7 @@ def test_a_diverged_run_in_the_cli_is_one_line_and_exit_1(capsys):
      "callback must be callable"),
 ])
 def test_more_bad_input_is_a_value_error(backend_name, call, match):
-    X, Y, params = random_problem(2, 3, 1, 4)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 4)
     with pytest.raises(ValueError, match=match):
         call(make_backend(backend_name, dtype="float32"), X, Y, params)
 

@@ -48,8 +48,9 @@ BUSY = ("numpy", "torch")   # timed idle and busy: BUSY_TARGET holds torch's slo
 TWINS = {"torch-ddp": "torch", "jax-sharded": "jax"}
 
 
-def gaussian_problem(n_x, n_h, m, dtype, seed=0):
-    """Gaussian X (n_x, m), random 0/1 labels Y (1, m) and the course's initial params."""
+def course_start_problem(n_x, n_h, m, dtype, seed=0):
+    """Gaussian X (n_x, m), random 0/1 labels Y (1, m) and the course's initial params (weights × 0.01, zero
+    biases): where a training run starts, which is what the bench times."""
     rng = np.random.RandomState(seed)
     X = rng.randn(n_x, m).astype(dtype)
     Y = (rng.rand(1, m) > 0.5).astype(dtype)
@@ -99,7 +100,7 @@ def bench_large(names, devices, settings):
     "iteration" (one training step, likewise) per backend; "iteration" of the references.
     """
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     dZ1 = np.random.RandomState(1).randn(workload["n_h"], workload["m"]).astype(workload["dtype"])
     lr = workload["learning_rate"]
 
@@ -135,7 +136,7 @@ def bench_sweep(names, settings):
     for axis, values in settings.sweep.items():
         for value in values:
             m, n_h = (value, 4) if axis == "m" else (400, value)
-            X, Y, params = gaussian_problem(2, n_h, m, "float64")
+            X, Y, params = course_start_problem(2, n_h, m, "float64")
             with one_thread():
                 measures = {name: per_iteration(trainer(name, X, Y, params, 0.1), settings.sweep_block_s,
                                                 difference=name == "sklearn") for name in REFERENCES + tuple(names)}
@@ -187,7 +188,7 @@ def _step_child(name, workers, quick):
     (0: a single-process backend, asked without it), and the fixed cost of one train() call."""
     settings = QUICK if quick else FULL
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     backend = impls.get_backend(name, dtype=workload["dtype"], **({"workers": workers} if workers else {}))
 
     def run(n):
@@ -238,7 +239,7 @@ def _child(name, device, quick):
         out["whole_run_s"] = _clock(run, settings.whole_iterations)
 
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     gpu = None
     if name in REFERENCES:
         fn = lambda run=trainer(name, X, Y, params, workload["learning_rate"]): run(1)  # noqa: E731

@@ -8,7 +8,7 @@ checking.py grades one submission, cli.py a class; report.py prints them.
 """
 from .checking import MEMORY, TIMEOUT, check_file, grade  # noqa: F401 - the API, and a notebook's import
 from .grading import EQUATIONS  # noqa: F401
-from .problems import build_job, random_problem, reference  # noqa: F401
+from .problems import build_job, distinct_sizes_problem, reference  # noqa: F401
 from .report import format_grade  # noqa: F401 - the walkthrough notebook prints a grade with it
 from .result import Grade  # noqa: F401
 

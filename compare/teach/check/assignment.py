@@ -13,7 +13,7 @@ from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 
 from .grading import _array, _not_numbers, kind_of, raised_text
-from .problems import random_problem, reference
+from .problems import distinct_sizes_problem, reference
 
 FUNCTIONS = ("layer_sizes", "initialize_parameters", "compute_cost", "update_parameters", "nn_model", "predict")
 COURSE_SEED = 2        # the course's initialize_parameters runs after np.random.seed(2): inside it (v5/v6) or before
@@ -33,7 +33,7 @@ GRADIENT_OF = {"W1": ("dW1", "B5"), "b1": ("db1", "B6"), "W2": ("dW2", "B2"), "b
 def build(seed):
     """(calls, inputs, expected): one call per function (two where the course versions differ), on a problem
     of its own."""
-    X, Y, params = random_problem(np.random.RandomState((seed + 1000) % 2**32))
+    X, Y, params = distinct_sizes_problem(np.random.RandomState((seed + 1000) % 2**32))
     ref = reference(params, X, Y)
     n_x, m = X.shape
     inputs = {"a.X": X, "a.Y": Y, **{f"a.{k}": params[k] for k in params},

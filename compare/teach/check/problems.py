@@ -7,8 +7,9 @@ import impls
 FORWARD_KEYS = ("Z1", "A1", "Z2", "A2")
 
 
-def random_problem(rng):
-    """Sizes that all differ (a transpose cannot fit by accident), O(1) weights, non-zero biases.
+def distinct_sizes_problem(rng):
+    """A problem whose sizes are drawn and all differ (a transpose cannot fit by accident), with O(1) weights,
+    non-zero biases and both classes.
 
     With the course's 0.01-scale weights tanh(Z1) ≈ Z1, and a mistake such as 1 − Z1² for 1 − A1²
     changes dW1 by 6e-6 of itself (on the planar data), below the digits the course prints; here Z1 is
@@ -52,7 +53,7 @@ def build_job(problems, seed):
     rng = np.random.RandomState(seed)
     calls, inputs, refs = [], {}, []
     for i in range(problems):
-        X, Y, params = random_problem(rng)
+        X, Y, params = distinct_sizes_problem(rng)
         ref = reference(params, X, Y)
         refs.append((X, Y, params, ref))
         for k in ("X", "Y", "W1", "b1", "W2", "b2", "Z1", "A1", "Z2", "A2"):
