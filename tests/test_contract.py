@@ -3,6 +3,7 @@ import importlib
 import inspect
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +85,20 @@ def test_modules_that_moved_answer_to_their_old_names():
     assert NumpyBackend is impls.get_backend("numpy").__class__
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("impls.no_such_module")
+
+
+def test_nothing_in_the_project_goes_through_the_old_names():
+    """The old names are for code written before the move (above); the project's own code, tests, notebooks and
+    docs name the modules where they live now."""
+    root = Path(__file__).resolve().parents[1]
+    old = re.compile(r"\bimpls[./](%s)\b" % "|".join(name.split(".", 1)[1] for name in impls.MOVED))
+    files = [root / "README.md", root / "pyproject.toml"] + [
+        path for folder in ("compare", "impls", "tests", "notebooks", "docs") for path in (root / folder).rglob("*")
+        if path.suffix in (".py", ".ipynb", ".md", ".toml") and path not in (Path(__file__).resolve(),
+                                                                               root / "impls" / "__init__.py")]
+    uses = [f"{path.relative_to(root)}:{i}" for path in files if path.is_file()
+            for i, line in enumerate(path.read_text(errors="replace").splitlines(), 1) if old.search(line)]
+    assert uses == []
 
 
 @pytest.mark.parametrize("library", ["torch", "jax"])
