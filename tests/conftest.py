@@ -90,13 +90,7 @@ def nondegenerate_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
     """Random data of the sizes given and parameters away from the degenerate start (O(1) weights, non-zero
     biases), so that every gradient is far from zero and a wrong one shows. The bench times the course's own
     start instead (course_start_problem); check draws the sizes too (distinct_sizes_problem)."""
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n_x, m)
-    Y = (rng.rand(n_y, m) > 0.5).astype(float)
-    params = impls.init_params(n_x, n_h, n_y, seed=seed, scale=0.5)
-    params["b1"] = rng.randn(n_h, 1) * 0.5
-    params["b2"] = rng.randn(n_y, 1) * 0.5
-    return X.astype(dtype), Y.astype(dtype), {k: v.astype(dtype) for k, v in params.items()}
+    return deep_problem([n_x, n_h, n_y], m, seed, dtype)
 
 
 @pytest.fixture(params=impls.BACKENDS)
@@ -190,3 +184,18 @@ def no_process_left_behind():
         except (ProcessLookupError, PermissionError):
             pass
     assert not left, f"the test left processes running (now killed): {left}"
+
+
+# Layer widths that all differ, L = 1 … 4: a mistake that swaps two layers' sizes cannot fit by chance.
+DEEP_DIMS = {1: [3, 2], 2: [3, 4, 2], 3: [3, 4, 5, 2], 4: [3, 4, 5, 6, 2]}
+
+
+def deep_problem(layer_dims, m, seed=0, dtype="float64"):
+    """nondegenerate_problem at any depth (layer_dims as the course's): the same numbers at L = 2."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(layer_dims[0], m)
+    Y = (rng.rand(layer_dims[-1], m) > 0.5).astype(float)
+    params = impls.init_deep_params(layer_dims, seed=seed, scale=0.5)
+    for l in range(1, len(layer_dims)):
+        params[f"b{l}"] = rng.randn(layer_dims[l], 1) * 0.5
+    return X.astype(dtype), Y.astype(dtype), {k: v.astype(dtype) for k, v in params.items()}
