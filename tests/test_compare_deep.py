@@ -152,3 +152,70 @@ def test_finite_differences_leave_out_the_examples_at_relus_kink():
     fd = [c for c in report.checks if c.section == "finite differences"]
     assert all(c.ok for c in fd) and len(fd) == 2, str(report)
     assert "on the 299 of 400 examples away from ReLU's kink: 101 hold a hidden Z" in fd[0].note
+
+
+# --- the first-difference walk at depth L: each planted week-4 mistake found at its layer and equation --------
+
+# planted -> (hidden widths, where, the start of the walk's line, words of the diagnosis)
+PLANTED_DEEP = {
+    deep.LostKeepdims: ([5, 7, 4], "db2", "first difference at B6 at layer 2 (db2 = (1/m) Σ dZ2, keepdims): shape (7,), "
+                        "expected (7, 1)", "db2 has shape (7,): the right numbers without their column axis"),
+    deep.WrongCache: ([5, 5, 5], "dW3", "first difference at B5 at layer 3 (dW3 = (1/m) dZ3 A2ᵀ): ‖Δ‖/‖g‖ = ",
+                      "dW3 = (1/m) dZ3 A3ᵀ: it reads A3 where B5 needs A2, the input of layer 3 (a wrong index into "
+                      "the caches: caches[3] for caches[2])"),
+    deep.TopGradientEverywhere: ([5, 5, 5], "dZ2", "first difference at B4 at layer 2 (dZ2 = W3ᵀ dZ3 ⊙ (Z2 > 0)): "
+                                "‖Δ‖/‖dZ2‖ = ", "dZ2 = dA3 ⊙ g′(Z2): it takes dA3, layer 3's gradient, where B4 needs "
+                                "dA2 = W3ᵀ dZ3, its own"),
+    deep.SigmoidDerivative: ([5, 7, 4], "dZ3", "first difference at B4 at layer 3 (dZ3 = W4ᵀ dZ4 ⊙ (Z3 > 0)): "
+                             "‖Δ‖/‖dZ3‖ = ", "dZ3 = dA3 ⊙ sigmoid′(Z3): sigmoid's derivative where layer 3's relu "
+                             "needs (Z3 > 0)"),
+}
+
+
+def planted_report(planted, hidden, dtype="float64", intermediates=True):
+    X, Y, params = deep_problem([3, *hidden, 1], 40, dtype=dtype)
+    candidate = planted(activation="relu", dtype=dtype)
+    if not intermediates:  # a user's class with only part of the contract: the walk goes on to the gradients
+        candidate.intermediates = None
+    return compare_backends([make_backend("numpy", activation="relu", dtype=dtype), candidate], params, X, Y,
+                            learning_rate=0.05, iterations=20, checkpoint_every=10, steps=3)
+
+
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+@pytest.mark.parametrize("planted", PLANTED_DEEP, ids=lambda cls: cls.__name__)
+def test_each_planted_deep_mistake_fails_and_is_located_at_its_layer_and_equation(planted, dtype):
+    hidden, where, line, sentence = PLANTED_DEEP[planted]
+    report = planted_report(planted, hidden, dtype)
+    assert not report.ok and {c.backend for c in report.failures} == {"deep-mine"}, str(report)
+    found = report.differences["deep-mine"]
+    assert found["where"] == where and found["first_difference"].startswith(line), found
+    assert sentence in " ".join(found["diagnosis"]), found
+    text = " ".join(str(report).split())
+    assert f"Where deep-mine differs: {line}" in text
+
+
+@pytest.mark.parametrize("planted, where, row", [
+    (deep.WrongCache, "dW3", "B5 at layer 3"), (deep.TopGradientEverywhere, "dW2", "B5 at layer 2"),
+    (deep.SigmoidDerivative, "dW3", "B5 at layer 3")])
+def test_without_intermediates_the_walk_locates_the_mistake_at_the_first_wrong_gradient(planted, where, row):
+    report = planted_report(planted, [5, 5, 5], intermediates=False)
+    found = report.differences["deep-mine"]
+    assert found["where"] == where and found["first_difference"].startswith(f"first difference at {row}"), found
+    assert found["diagnosis"], found  # the mistake still named, through B5's product
+
+
+def test_the_correct_deep_class_has_no_difference_to_report():
+    report = planted_report(deep.DeepMine, [5, 7, 4])
+    assert report.ok and report.differences == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("planted, line", [
+    ("WrongCache", "first difference at B5 at layer 3 (dW3 = (1/m) dZ3 A2ᵀ)"),
+    ("SigmoidDerivative", "first difference at B4 at layer 3 (dZ3 = W4ᵀ dZ4 ⊙ (Z3 > 0))")])
+def test_planted_deep_files_fail_on_the_command_line_in_their_own_process(planted, line):
+    out = subprocess.run([sys.executable, "-m", "compare", "run", "--hidden", "5,5,5", "--activation", "relu",
+                          "--backends", f"numpy,tests/user_backends/deep.py:{planted}", "--iterations", "100",
+                          "--no-plots"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert line in " ".join(out.stdout.split()) and "FAILED" in out.stdout

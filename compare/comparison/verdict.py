@@ -69,7 +69,7 @@ def differences(setup, values, report, activation):
             continue
         try:
             stats[e.name], where, line, why = diagnosis.diagnose(ref_values, values[e.name], setup.X.shape[1],
-                                                                 activation, setup.dtype)
+                                                                 activation, setup.dtype, X=setup.X)
         except Exception as err:  # noqa: BLE001 - values a user's backend returns in odd forms must not stop the report
             stats[e.name], where, line, why = {}, None, f"the walk could not be made: it raised {err!r}", []
         if e.name in failing:
@@ -84,7 +84,7 @@ def _accumulates(setup, values):
     if first is None or again is None or any(problem(setup, first, k) or problem(setup, again, k)
                                              for k in setup.grad_names):
         return None
-    changed = diagnosis.accumulates(first[0], again[0], setup.dtype)
+    changed = diagnosis.accumulates(first[0], again[0], setup.dtype, setup.L)
     return changed[2][0].upper() + changed[2][1:] if changed else None
 
 
