@@ -72,7 +72,7 @@ SECTIONS = {  # section: (title, what its figure means)
                "how many of the arrays it was given ({params}, X, Y) any of its calls changed in place; "
                "every call gets its own copies, so a change reaches no other backend"),
 }
-COUNTS = ("predictions", "inputs")
+COUNTS = ("predictions", "inputs")  # sections whose figure is a count that must be 0 (threshold 1: fewer than one)
 
 
 def meaning(section, dims):
@@ -86,7 +86,7 @@ def meaning(section, dims):
         forward, nodes = f"Z1, A1, …, Z{L}, A{L}", f"Z{L}, A{L - 1}, Z{L - 1}, …, A1, Z1"
         rows = f"B1, then dA_l = W_(l+1)ᵀ dZ_(l+1) and B4 for each layer l = {L - 1} … 1"
     text = SECTIONS[section][1]
-    return text.format(forward=forward, nodes=nodes, rows=rows, params=names_text(L)) if "{" in text else text  # sections whose figure is a count that must be 0 (threshold 1: fewer than one)
+    return text.format(forward=forward, nodes=nodes, rows=rows, params=names_text(L)) if "{" in text else text
 
 
 @dataclass

@@ -6,14 +6,11 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from compare.equations import deep_equations, line_tags
 from compare.teach.explain.sources import call_lines, relative
-from compare.teach.explain.table import WIDTH, SYMBOL, rounding_scales
+from compare.teach.explain.table import SYMBOL, WIDTH, Explanation, Row, _figure, evaluate, measure
 from compare.tolerances import EXPLAIN_RTOL
-from impls.base import check_params, layer_dims
-from impls.checks import check_data
+from impls.base import layer_dims
 
 ROW_KINDS = (("F1", "F3"), ("F2", "F4"), ("B1",), ("B4",), ("B2", "B5"), ("B3", "B6"))
 # what does each kind of row's job in reverse mode, at layer l (the same at every layer)
@@ -32,6 +29,8 @@ CALLS = {"torch": ("torch.autograd.grad(", "_deep_gradients"), "jax": ("jax.grad
 
 @dataclass
 class DeepRow:
+    """One row of the L-layer table: an equation at one layer, its shape, and the measured differences."""
+
     id: str
     layer: int
     equation: str
@@ -39,9 +38,7 @@ class DeepRow:
     shape: tuple
     max_abs: dict     # backend -> max |hand-written − autograd|, None if not run
     rounding: dict    # backend -> max|Δ| / the row's rounding scale
-
-    def ok(self, tol):
-        return all(r is None or r <= tol for r in self.rounding.values())
+    ok = Row.ok
 
 
 @dataclass
@@ -54,10 +51,7 @@ class DeepExplanation:
     autograd: dict     # backend -> file:line of its gradient call
     missing: dict
     tolerance: float
-
-    @property
-    def ok(self):
-        return all(row.ok(self.tolerance) for row in self.rows)
+    ok = Explanation.ok
 
     def __str__(self):
         s, columns = self.settings, list(self.rows[0].max_abs)
@@ -76,7 +70,8 @@ class DeepExplanation:
         lines += [f"{label:>{len(head)}}", head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>10}" for b in columns)
-            lines.append(f"{row.id:4}{row.layer:<3}{row.equation:{wide}}{row.result + ' ' + str(row.shape):17}{diffs}")
+            result = f"{row.result} {row.shape}"
+            lines.append(f"{row.id:4}{row.layer:<3}{row.equation:{wide}}{result:17}{diffs}")
         lines += [""] + textwrap.wrap("Where each row lives: impls/backends/numpy_deep.py, the course's functions; "
                                       "one line serves a row at every layer (its comment names both ids, F1 F3: F1 "
                                       "at a hidden layer, F3 at the output).", WIDTH)
@@ -100,13 +95,6 @@ class DeepExplanation:
                 "built from." if not bad else f"NOT rounding (marked !): {', '.join(bad)}: max|Δ| > "
                 f"{self.tolerance:.0e} × the size of the terms the value is built from.", WIDTH)
         return "\n".join(lines)
-
-
-def _figure(row, backend, tol):
-    value, rounding = row.max_abs.get(backend), row.rounding.get(backend)
-    if value is None:
-        return "—"
-    return f"{value:.1e}" + ("" if rounding <= tol else " !")
 
 
 def places():
@@ -133,30 +121,14 @@ def gradient_calls(names):
 
 def explain_deep(params, X, Y, *, backends, missing=None, dataset="custom", at="as given"):
     """The L-layer table: as `explain` (table.py), for parameters W1, b1, …, WL, bL of any depth."""
-    names = list(backends)
-    ref = backends[names[0]]
-    X, Y = check_data(X, Y, ref.dtype)
-    params = check_params(params, X.shape[0], Y.shape[0], ref.dtype)
+    ref, params, X, Y, values, reference, scales, missing, columns = evaluate(params, X, Y, backends, missing)
     m, dims, L = X.shape[1], layer_dims(params), len(params) // 2
-    values = {name: {**b.forward(params, X), **b.intermediates(params, X, Y), **b.gradients(params, X, Y)}
-              for name, b in backends.items()}
-    reference = values[names[0]]
-    scales = rounding_scales(params, X, Y, reference)
-    missing = dict(missing or {})
-    columns = [n for n in names[1:] + list(missing) if n != names[0]]
     rows = []
     for eq in deep_equations(L):
         row = DeepRow(eq.id, eq.layer, eq.text(ref.activation, symbol=SYMBOL.get(ref.activation)), eq.yields,
                       eq.shape_in(dims, m), {}, {})
-        for c in columns:
-            if c not in values:
-                row.max_abs[c] = row.rounding[c] = None
-                continue
-            diff = float(np.max(np.abs(np.asarray(values[c][eq.yields], dtype=np.float64) - reference[eq.yields])))
-            row.max_abs[c] = diff
-            scale = scales[eq.yields]
-            row.rounding[c] = diff / scale if scale > 0 else (0.0 if diff == 0 else np.inf)
+        measure(row, eq.yields, columns, values, reference, scales)
         rows.append(row)
     settings = {"dataset": dataset, "X_shape": X.shape, "Y_shape": Y.shape, "layer_dims": dims,
                 "activation": ref.activation, "dtype": ref.dtype, "m": m, "at": at}
-    return DeepExplanation(settings, rows, places(), gradient_calls(names[1:]), missing, EXPLAIN_RTOL[ref.dtype])
+    return DeepExplanation(settings, rows, places(), gradient_calls(list(backends)[1:]), missing, EXPLAIN_RTOL[ref.dtype])

@@ -112,6 +112,18 @@ class Explanation:
         return "\n".join(lines)
 
 
+def measure(row, name, columns, values, reference, scales):
+    """Fill row.max_abs and row.rounding: each column's max |hand-written − autograd| of array `name`, and that
+    over the array's rounding scale; None for a backend that did not run."""
+    for c in columns:
+        if c not in values:
+            row.max_abs[c] = row.rounding[c] = None
+            continue
+        diff = float(np.max(np.abs(np.asarray(values[c][name], dtype=np.float64) - reference[name])))
+        row.max_abs[c] = diff
+        row.rounding[c] = diff / scales[name] if scales[name] > 0 else (0.0 if diff == 0 else np.inf)
+
+
 def _figure(row, backend, tol):
     value, rounding = row.max_abs.get(backend), row.rounding.get(backend)
     if value is None:
@@ -130,6 +142,21 @@ def default_backends(activation, dtype, device=None):
     return backends, missing
 
 
+def evaluate(params, X, Y, backends, missing):
+    """(reference backend, params, X, Y checked, every backend's forward values, intermediates and gradients,
+    the reference's, their rounding scales, missing, the table's columns: the other backends, then the missing)."""
+    names = list(backends)
+    ref = backends[names[0]]
+    X, Y = check_data(X, Y, ref.dtype)
+    params = check_params(params, X.shape[0], Y.shape[0], ref.dtype)
+    values = {name: {**b.forward(params, X), **b.intermediates(params, X, Y), **b.gradients(params, X, Y)}
+              for name, b in backends.items()}
+    reference = values[names[0]]
+    missing = dict(missing or {})
+    columns = [n for n in names[1:] + list(missing) if n != names[0]]
+    return ref, params, X, Y, values, reference, rounding_scales(params, X, Y, reference), missing, columns
+
+
 def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as given"):
     """The ten equations with their NumPy lines, autograd counterparts and live differences.
 
@@ -143,17 +170,8 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
     Returns:
         Explanation: str() is the table; .ok is true when every difference is at rounding level.
     """
-    names = list(backends)
-    ref = backends[names[0]]
-    X, Y = check_data(X, Y, ref.dtype)
-    params = check_params(params, X.shape[0], Y.shape[0], ref.dtype)
+    ref, params, X, Y, values, reference, scales, missing, columns = evaluate(params, X, Y, backends, missing)
     m = X.shape[1]
-    values = {name: {**b.forward(params, X), **b.intermediates(params, X, Y), **b.gradients(params, X, Y)}
-              for name, b in backends.items()}
-    reference = values[names[0]]
-    scales = rounding_scales(params, X, Y, reference)
-    missing = dict(missing or {})
-    columns = [n for n in names[1:] + list(missing) if n != names[0]]
     found = roles(ref.activation, params, m)
     numpy_path = Path(impls.backends.numpy.__file__)
     tags = tagged_lines(numpy_path)
@@ -168,13 +186,7 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
                   tuple(reference[eq.yields].shape),
                   f"{relative(numpy_path)}:{number}" if number else relative(numpy_path), code,
                   {c: found[eq.id].get(c, "a backend given by the caller") for c in columns})
-        for c in columns:
-            if c not in values:
-                row.max_abs[c] = row.rounding[c] = None
-                continue
-            diff = float(np.max(np.abs(np.asarray(values[c][eq.yields], dtype=np.float64) - reference[eq.yields])))
-            row.max_abs[c] = diff
-            row.rounding[c] = diff / scales[eq.yields] if scales[eq.yields] > 0 else (0.0 if diff == 0 else np.inf)
+        measure(row, eq.yields, columns, values, reference, scales)
         rows.append(row)
     settings = {"dataset": dataset, "X_shape": X.shape, "Y_shape": Y.shape, "n_h": params["W1"].shape[0],
                 "activation": ref.activation, "dtype": ref.dtype, "m": m, "at": at}
