@@ -27,7 +27,7 @@ def _differences(twin, X64, Y64, params64):
 
 
 def at_kinks(params, X, activation):
-    """The examples (a bool per column of X) whose hidden pre-activations θ ± h can move across ReLU's or leaky
+    """The examples (a bool per column of X) whose hidden pre-activations θ + h and θ − h can move across ReLU's or leaky
     ReLU's kink at 0, computed here in float64 from the parameters alone: |Z_l| within FD_KINK times a bound
     on how far one parameter moved by h moves Z_l (h(1 + |A_{l−1}|) directly, and through the layers below)."""
     near = np.zeros(X.shape[1], dtype=bool)
@@ -53,7 +53,8 @@ def checks(setup, values):
     where = ""
     if kinks.any():  # the differences and the gradients on the other examples (tolerances.FD_KINK)
         where = (f"on the {int((~kinks).sum())} of {kinks.size} examples away from ReLU's kink: {int(kinks.sum())} "
-                 f"hold a hidden Z so near 0 that θ ± h crosses it, where the cost has no derivative")
+                 "hold a hidden Z so near 0 that θ + h and θ − h fall on both sides of the kink, where the cost "
+                 "has no derivative")
         X64, Y64 = X64[:, ~kinks], Y64[:, ~kinks]
     for e in setup.entrants:
         if not {"cost", "gradients"} <= set(e.methods):
