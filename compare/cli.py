@@ -11,6 +11,8 @@ from pathlib import Path
 import impls
 from compare import terminal
 from impls.io.datasets import DATASETS, load_dataset
+from impls.io.images import IMAGE_DATASETS
+from compare.deep_flags import deep_defaults, hidden_layers, init_scale
 
 # Modules that add commands of their own: each has register(subparsers), which adds its parsers and
 # sets func=handler(args) -> exit status. They import heavy libraries inside their handlers only.
@@ -86,14 +88,26 @@ def seed(text):
     return value
 
 
-def add_model_args(p):
-    """The model and data flags that every command shares."""
-    p.add_argument("--dataset", default="planar", metavar="NAME|CSV",
-                   help=f"{', '.join(DATASETS)}, or a CSV file (header row, 0/1 label last) (default: planar)")
-    p.add_argument("--hidden", type=positive_int, default=4, help="hidden units n_h (default: 4)")
+def add_model_args(p, deep=False):
+    """The model and data flags that every command shares. `deep`: --hidden takes a comma list, one hidden
+    layer per number (args.hidden a list: 20,7,5), and --init-scale is added; without it --hidden is one number
+    (args.hidden an int), for the commands that know the two-layer network only."""
+    p.add_argument("--dataset", default="planar", metavar="NAME|FILE",
+                   help=f"{', '.join(DATASETS + IMAGE_DATASETS)}, a CSV file (header row, 0/1 label last) or an "
+                   ".h5 file of the course's week-4 image layout (default: planar)")
+    if deep:
+        p.add_argument("--hidden", type=hidden_layers, default=[4], metavar="N[,N...]",
+                       help="hidden layer sizes, one per layer: 4 is week 3's network, 20,7,5 the week-4 "
+                       "application's (default: 4)")
+        p.add_argument("--init-scale", type=init_scale, default=None, metavar="0.01|sqrt",
+                       help="the initial weights: randn times this number, or sqrt for randn / √n_{l−1} "
+                       "(default: 0.01 with one hidden layer, sqrt with more, as the course does)")
+    else:
+        p.add_argument("--hidden", type=positive_int, default=4, help="hidden units n_h (default: 4)")
     p.add_argument("--activation", choices=impls.ACTIVATIONS, default="tanh",
                    help="hidden activation g1 (default: tanh)")
-    p.add_argument("--lr", type=positive_float, default=1.2, help="learning rate α (default: 1.2)")
+    p.add_argument("--lr", type=positive_float, default=None if deep else 1.2, help="learning rate α (default: 1.2"
+                   + (" with one hidden layer, 0.0075 with more)" if deep else ")"))
     p.add_argument("--iterations", type=count, default=10000, help="gradient descent steps (default: 10000)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the initial weights (default: 0)")
     p.add_argument("--dtype", choices=impls.DTYPES, default="float64",
@@ -159,7 +173,7 @@ def build_parser():
                      help="comma-separated, the first is the reference: built-in names, FILE.py:CLASS, "
                      "MODULE:CLASS or installed entry points, each optionally @DEVICE (torch@cuda) "
                      "(default: every installed built-in backend)")
-    add_model_args(run)
+    add_model_args(run, deep=True)
     add_workers_arg(run)
     run.add_argument("--steps", type=positive_int, default=10, metavar="K",
                      help="steps each backend takes from each checkpoint of the reference (default: 10)")
@@ -177,7 +191,7 @@ def build_parser():
     train = sub.add_parser("train", help="train one backend, printing the cost as the course does")
     train.add_argument("--backend", choices=impls.BACKENDS, default="numpy",
                        help="numpy is hand-written backprop, every other backend autograd (default: numpy)")
-    add_model_args(train)
+    add_model_args(train, deep=True)
     add_workers_arg(train)
     train.add_argument("--print-every", type=positive_int, default=1000, metavar="N",
                        help="print the cost every N iterations (default: 1000)")
@@ -203,8 +217,16 @@ def build_parser():
 
 
 def load_problem(args):
-    """(X, Y, initial params) from the shared flags."""
+    """(X, Y, initial params) from the shared flags; with a list of hidden layers (add_model_args's deep), a
+    network of that depth from init_deep_params, which for one hidden layer at 0.01 is init_params's start,
+    and args.init_scale, args.lr set where the user left them to the course's (deep_defaults)."""
     X, Y = load_dataset(args.dataset, seed=args.seed)
+    if isinstance(args.hidden, list):
+        deep_defaults(args)
+        dims = [X.shape[0], *args.hidden, Y.shape[0]]
+        impls.memory.check_layers_memory(dims, X.shape[1], args.dtype)  # before allocating
+        params = impls.init_deep_params(dims, seed=args.seed, scale=args.init_scale, dtype=args.dtype)
+        return X, Y, params
     impls.memory.check_run_memory(X.shape[0], args.hidden, Y.shape[0], X.shape[1], args.dtype)  # before allocating
     params = impls.init_params(X.shape[0], args.hidden, Y.shape[0], seed=args.seed, dtype=args.dtype)
     return X, Y, params

@@ -7,6 +7,7 @@ import numpy as np
 import impls
 from compare import plots
 from compare.cli import load_problem, progress_bar
+from compare.deep_flags import model_text, network_text
 from compare.numerics import accuracy
 from impls.io.datasets import load_dataset
 from impls.io.files import atomic_write, check_destination, check_folder
@@ -20,7 +21,8 @@ def cmd_train(args):
     X, Y, params = load_problem(args)
     on = f" on {backend.workers} workers" if backend.data_parallel else ""
     print(f"Training the {backend.name} backend{on} ({args.activation}, {args.dtype}) on {args.dataset}: "
-          f"X {X.shape}, n_h={args.hidden}, learning rate {args.lr:g}, {args.iterations} iterations")
+          f"X {X.shape}, {network_text(params, args.init_scale)}, learning rate {args.lr:g}, "
+          f"{args.iterations} iterations")
     with progress_bar(args.iterations, backend.name) as bar:
         def report(iteration, cost):
             bar.update(iteration - bar.n)
@@ -32,7 +34,7 @@ def cmd_train(args):
     if args.save is not None:  # first the file, then the printing, which may fail (a closed pipe)
         impls.save_model(args.save, result.params, {
             "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
-            "dataset": args.dataset, "seed": args.seed, "learning_rate": args.lr,
+            "dataset": args.dataset, "seed": args.seed, "init_scale": args.init_scale, "learning_rate": args.lr,
             "iterations": args.iterations, "final_cost": result.final_cost})
     print(f"Final cost: {result.final_cost:f}")
     print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
@@ -61,8 +63,7 @@ def cmd_predict(args):
     proba = backend.predict_proba(params, X)
     predictions = (proba > 0.5).astype(np.int64)  # as backend.predict, without a second forward pass
     print(f"Predicting with the {backend.name} backend on {dataset}: {X.shape[1]} examples; model {args.model} "
-          f"(trained with {config['backend']}: n_x={config['n_x']}, n_h={config['n_h']}, "
-          f"{config['activation']}, {config['dtype']})")
+          f"(trained with {config['backend']}: {model_text(config)}, {config['activation']}, {config['dtype']})")
     if Y is not None:
         correct = int(np.sum(predictions == Y))  # as train's accuracy: over every output of every example
         print(f"Accuracy: {100 * correct / Y.size:.2f}% ({correct} of {Y.size})")
@@ -89,6 +90,10 @@ def predictions_csv(predictions, proba):
 def cmd_run(args):
     from compare import specs
     from compare.comparison import compare_backends
+
+    if len(args.hidden) != 1:  # the comparison reads the two-layer names (impls.PARAM_NAMES, ...) to this day
+        raise ValueError(f"run --hidden {','.join(map(str, args.hidden))}: comparing networks of more than one "
+                         "hidden layer is not yet written; train, predict and every backend's API take them")
 
     chosen, notes = args.backends, []
     if chosen is None:

@@ -1,7 +1,7 @@
 """Error measures and the finite-difference oracle, shared by the comparison and the tests."""
 import numpy as np
 
-from impls.base import PARAM_NAMES
+from impls.base import depth, param_names
 
 
 def largest(a, b):
@@ -62,14 +62,14 @@ def numerical_gradients(cost, params, step):
 
     Args:
         cost: params -> float, e.g. `lambda p: backend.cost(p, X, Y)`.
-        params: dict W1, b1, W2, b2 (not modified).
+        params: dict W1, b1, …, WL, bL of any depth (not modified).
         step: h.
 
     Returns:
-        dict dW1, db1, dW2, db2 of float64 arrays.
+        dict dW1, db1, …, dWL, dbL of float64 arrays.
     """
     grads = {}
-    for k in PARAM_NAMES:
+    for k in param_names(depth(params)):
         grad = np.zeros(params[k].shape)
         for idx in np.ndindex(params[k].shape):
             plus, minus = params[k].copy(), params[k].copy()

@@ -8,7 +8,9 @@ Errors are relative, ‖a − b‖ / (‖a‖ + ‖b‖), unless named otherwise
 # up to 5e-15 in float64 and 3e-6 in float32, the largest for db2 = mean(A2 − Y), a sum that
 # cancels on balanced labels (its rounding, ε·mean|A2 − Y|, against ‖g‖ ≈ 6e-3). The thresholds
 # leave over 30x margin and are still far below any real mistake (a missing 1/m, a sign, a
-# transposed product give errors of order 1e-3 to 1).
+# transposed product give errors of order 1e-3 to 1). Deep networks need no other thresholds: over
+# L = 1 … 4 (widths 2 to 6, m = 50, O(1) weights and biases, every activation, 3 seeds) torch, JAX and the
+# tape differ from the hand-written deep network by at most 9.1e-16 in float64 and 5.7e-7 in float32 (db).
 BACKEND_RTOL = {"float64": 1e-12, "float32": 1e-4}
 # The data-parallel backends (torch-ddp, jax-sharded) add the shards' partial sums in another order:
 # measured with 3 workers (shards of 134, 133, 133) on the course's start, the same size as one process's
@@ -37,7 +39,9 @@ FD_STEP = 1e-6
 FD_RTOL = {"float64": 1e-7, "float32": 1e-4}
 # Where the gradient itself is tiny, the differences' own rounding, ~ε·|J|/h per entry, is the bound:
 # allowed on top, FD_NOISE·√P·ε·|J|/h over P entries. Measured 0.2·√P·ε·|J|/h on the circles data at
-# the course's start (‖g‖ = 5e-5, against 6e-3 on the flower, where the floor plays no part).
+# the course's start (‖g‖ = 5e-5, against 6e-3 on the flower, where the floor plays no part). Deep
+# sigmoid networks reach it too: each layer scales the gradient by σ′ ≤ 1/4, and at L = 4 dW1 (‖g‖ = 1e-3)
+# measured 1.5e-7 from the differences at h = 1e-6 against 2.2e-9 at h = 1e-4, the floor's 1/h.
 FD_NOISE = 10
 
 # Training, judged step by step: from a state on the reference trajectory, a backend's next k

@@ -1,9 +1,11 @@
-"""backprop-compare: one hidden layer network trained by gradient descent, by every backend in BACKENDS.
+"""backprop-compare: a network trained by gradient descent, by every backend in BACKENDS: week 3's one hidden
+layer, or any depth (week 4).
 
     >>> import impls
     >>> backend = impls.get_backend("numpy")            # or any other name in impls.BACKENDS
     >>> params = impls.init_params(n_x=2, n_h=4)
     >>> result = backend.train(params, X, Y, learning_rate=1.2, iterations=10000)
+    >>> deep = impls.init_deep_params([2, 20, 7, 5, 1], seed=1, scale="sqrt")  # W1, b1, …, W4, b4
 
 Importing this package imports neither torch nor JAX: only the backend asked for is loaded.
 """
@@ -11,14 +13,18 @@ import importlib
 import importlib.util
 import sys
 
-from impls.base import ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged, TrainResult, init_params
+from impls.base import (ACTIVATIONS, DTYPES, GRAD_NAMES, PARAM_NAMES, Backend, TrainingDiverged, TrainResult,
+                        cache_names, depth, grad_names, init_deep_params, init_params, intermediate_names,
+                        layer_dims, param_names)
 from impls.checks import check_choice
 
 __version__ = "0.1.0"  # keep equal to pyproject.toml's (a test checks); model files record it
 
 __all__ = ["ACTIVATIONS", "BACKENDS", "DATA_PARALLEL", "DTYPES", "GRAD_NAMES", "PARAM_NAMES", "Backend",
            "BackendNotInstalled", "ShallowNetClassifier", "TrainResult", "TrainingDiverged",
-           "available_backends", "get_backend", "init_params", "install_hint", "load_model", "save_model"]
+           "available_backends", "cache_names", "depth", "get_backend", "grad_names", "init_deep_params",
+           "init_params", "install_hint", "intermediate_names", "layer_dims", "load_model", "param_names",
+           "save_model"]
 
 # Loaded on first use, so that `import impls` stays light: the estimator imports scikit-learn.
 _LAZY = {"ShallowNetClassifier": "impls.estimator", "save_model": "impls.io.model_files",

@@ -2,23 +2,49 @@
 `Backend`, whose public methods check their inputs (checks.py, memory.py) and run the training loop.
 
 A backend subclass supplies only what differs between frameworks: how arrays go in and out
-(`_asarray`, `_numpy`), the forward pass and cost, and how the gradient is obtained.
+(`_asarray`, `_numpy`), the forward pass and cost, and how the gradient is obtained: once for the two-layer
+network (`_forward` …, the week-3 lecture's lines) and once for any depth L (`_deep_forward` …, week 4).
+The depth is read from the parameters as the course does, L = len(parameters) // 2.
 """
 import math
 import numbers
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from impls.checks import as_matrix, check_choice, check_count, check_data, check_learning_rate
-from impls.memory import check_run_memory
+from impls.memory import check_layers_memory, check_run_memory
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 DTYPES = ("float64", "float32")
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
-GRAD_NAMES = tuple("d" + k for k in PARAM_NAMES)
-CACHE_NAMES = ("Z1", "A1", "Z2", "A2")
-INTERMEDIATE_NAMES = ("dZ2", "dA1", "dZ1")
+
+
+def param_names(L):
+    """W1, b1, …, WL, bL: the parameters of an L-layer network."""
+    return tuple(f"{k}{l}" for l in range(1, L + 1) for k in "Wb")
+
+
+def grad_names(L):
+    """dW1, db1, …, dWL, dbL."""
+    return tuple("d" + k for k in param_names(L))
+
+
+def cache_names(L):
+    """Z1, A1, …, ZL, AL: what `forward` returns, in the order it computes them."""
+    return tuple(f"{k}{l}" for l in range(1, L + 1) for k in "ZA")
+
+
+def intermediate_names(L):
+    """dZL, dA(L−1), dZ(L−1), …, dA1, dZ1: backprop's intermediates in the order it computes them."""
+    return (f"dZ{L}",) + tuple(f"{k}{l}" for l in range(L - 1, 0, -1) for k in ("dA", "dZ"))
+
+
+# The two-layer network's names (week 3), which the comparison, explain and the grader read.
+PARAM_NAMES = param_names(2)
+GRAD_NAMES = grad_names(2)
+CACHE_NAMES = cache_names(2)
+INTERMEDIATE_NAMES = intermediate_names(2)
 MAX_SEED = 2 ** 32 - 1  # NumPy's RandomState takes seeds 0 … 2**32 − 1
 # −log of the smallest positive float: a cost per output beyond it gives the average example's true
 # label a probability that no float of the dtype can hold (e^-745 in float64, e^-103 in float32).
@@ -34,7 +60,7 @@ class TrainResult:
     """What `train` returns.
 
     Attributes:
-        params: the trained parameters, NumPy arrays `W1, b1, W2, b2`.
+        params: the trained parameters, NumPy arrays `W1, b1, …, WL, bL`.
         costs: `(iteration, cost)` pairs, the cost of the parameters before update `iteration`.
         final_cost: the cost of the returned parameters.
     """
@@ -93,29 +119,132 @@ def init_params(n_x, n_h, n_y=1, *, seed=0, scale=0.01, dtype="float64"):
     return params
 
 
+def init_deep_params(layer_dims, seed=3, scale=0.01, *, dtype="float64"):
+    """Random weights and zero biases for an L-layer network, as the course's week 4 initialises them.
+
+    For l = 1 … L: W_l = randn(n_l, n_{l−1}) · scale, b_l = zeros((n_l, 1)), drawn in that order from NumPy's
+    legacy generator seeded with `seed`: the numbers of `np.random.seed(seed)` then `np.random.randn`, without
+    touching NumPy's global state. With the defaults it is the course's `initialize_parameters_deep` exactly;
+    `scale="sqrt"` divides by √n_{l−1} instead, the week-4 application's initialisation (seed 1 there).
+    For [n_x, n_h, n_y] it gives what `init_params` gives for the same seed and scale.
+
+    Args:
+        layer_dims: [n_x, n_1, …, n_L], at least two sizes, each >= 1.
+        seed: seed of the generator.
+        scale: a number >= 0 (0 gives the all-zero start the lecture warns about), or "sqrt".
+        dtype: "float64" or "float32".
+
+    Returns:
+        dict of NumPy arrays W1, b1, …, WL, bL.
+    """
+    if isinstance(layer_dims, (str, bytes)) or not hasattr(layer_dims, "__len__") or np.ndim(layer_dims) != 1:
+        raise ValueError(f"layer_dims must be a list of layer sizes [n_x, n_1, …, n_L], got {layer_dims!r}")
+    if len(layer_dims) < 2:
+        raise ValueError("layer_dims must hold at least two sizes, the input's and the output's, "
+                         f"got {list(layer_dims)}")
+    dims = [check_count(n.item() if isinstance(n, np.generic) else n, f"layer_dims[{i}]", 1)
+            for i, n in enumerate(layer_dims)]
+    check_choice(dtype, "dtype", DTYPES)
+    sqrt = isinstance(scale, str) and scale == "sqrt"
+    if not sqrt and (isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale)
+                     or scale < 0):
+        raise ValueError(f"scale must be a finite number >= 0 or 'sqrt', got {scale!r}")
+    _check_seed(seed)
+    check_layers_memory(dims, 0, dtype)
+    rng = np.random.RandomState(seed)
+    params = {}
+    with np.errstate(over="ignore"):  # weights beyond the dtype's range become inf, refused below
+        for l in range(1, len(dims)):
+            W = rng.randn(dims[l], dims[l - 1])
+            params[f"W{l}"] = (W / np.sqrt(dims[l - 1]) if sqrt else W * scale).astype(dtype)
+            params[f"b{l}"] = np.zeros((dims[l], 1), dtype=dtype)
+    if not all(np.all(np.isfinite(w)) for w in params.values()):
+        raise ValueError(f"scale={scale!r} makes weights overflow to infinity in {dtype}; "
+                         "the course uses 0.01, or 'sqrt' for deep networks")
+    return params
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+
+
+LAYER_KEY = re.compile(r"[Wb]([1-9][0-9]*)")  # W1, b1, W2, …: a parameter's name and its layer
+
+
+def names_text(L):
+    """The keys of an L-layer network, written out (W1, b1, W2, b2) or, past three layers, elided."""
+    if L <= 3:
+        return ", ".join(param_names(L))
+    return f"W1, b1, …, W{L}, b{L}"
+
+
+def depth(params):
+    """L, the number of layers, as the course reads it (L = len(parameters) // 2) once the keys are exactly
+    W1, b1, …, WL, bL; else a ValueError that names what is missing or not a parameter."""
+    if not hasattr(params, "keys"):
+        raise ValueError(f"params must be a dict with keys W1, b1, …, WL, bL, got {type(params).__name__}")
+    keys = list(params.keys())
+    layers = [int(match.group(1)) for k in keys if isinstance(k, str) and (match := LAYER_KEY.fullmatch(k))]
+    if not layers:
+        shown = sorted(map(str, keys))[:6]
+        raise ValueError(f"params must be a dict with keys W1, b1, …, WL, bL (an L-layer network), got {shown}")
+    L = max(layers)
+    unexpected = [k for k in keys if not (isinstance(k, str) and LAYER_KEY.fullmatch(k))]
+    problems = []
+    if len(layers) < 2 * L:  # the highest layer named says how many keys there must be; list the first missing
+        missing = []
+        for name in (f"{k}{l}" for l in range(1, L + 1) for k in "Wb"):
+            if name not in params:
+                missing.append(name)
+                if len(missing) == 4:
+                    break
+        more = 2 * L - len(layers) - len(missing)
+        problems.append(f"{', '.join(missing)}{f' and {more} more' if more > 0 else ''} missing")
+    if unexpected:
+        problems.append(f"{', '.join(map(repr, unexpected[:4]))} {'is' if len(unexpected) == 1 else 'are'} "
+                        "not a parameter")
+    if problems:
+        raise ValueError(f"params must be a dict with keys {names_text(L)}: {'; '.join(problems)}")
+    return L
+
+
+def layer_dims(params):
+    """[n_x, n_1, …, n_L] of parameters whose shapes fit together (as `check_params` returns them)."""
+    L = len(params) // 2
+    return [params["W1"].shape[1]] + [params[f"W{l}"].shape[0] for l in range(1, L + 1)]
+
+
+def sizes_text(dims):
+    """How messages name a network's sizes: n_x, n_h, n_y for one hidden layer, else its layer_dims."""
+    if len(dims) == 3:
+        return f"n_x={dims[0]}, n_h={dims[1]}, n_y={dims[2]}"
+    return f"layer_dims {list(dims)}"
+
 
 def check_params(params, n_x, n_y, dtype):
-    """The parameter dict as `dtype` arrays with shapes that fit X (n_x, m) and Y (n_y, m)."""
-    if not hasattr(params, "keys") or set(params.keys()) != set(PARAM_NAMES):
-        got = sorted(params.keys()) if hasattr(params, "keys") else type(params).__name__
-        raise ValueError(f"params must be a dict with keys W1, b1, W2, b2, got {got}")
-    p = {k: as_matrix(params[k], k, dtype, "") for k in PARAM_NAMES}
-    n_h = p["W1"].shape[0]
-    if n_y is None:
-        n_y = p["W2"].shape[0]
-    expected = {"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}
-    for k in PARAM_NAMES:
-        if p[k].shape != expected[k]:
-            raise ValueError(f"{k} has shape {p[k].shape}, expected {expected[k]} "
-                             f"for n_x={n_x}, n_h={n_h}, n_y={n_y}")
+    """The parameter dict of any depth as `dtype` arrays with shapes that fit X (n_x, m) and Y (n_y, m):
+    W_l (n_l, n_{l−1}) and b_l (n_l, 1), n_0 = n_x and n_L = n_y."""
+    L = depth(params)
+    names = param_names(L)
+    p = {k: as_matrix(params[k], k, dtype, "") for k in names}
+    dims = [n_x] + [p[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    if n_y is not None:
+        dims[-1] = n_y
+    for l in range(1, L + 1):
+        for k, expected in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            if p[k].shape != expected:
+                raise ValueError(f"{k} has shape {p[k].shape}, expected {expected} for {sizes_text(dims)}")
     return p
 
 
 class Backend:
-    """One hidden layer network trained by gradient descent; subclasses say how, per framework.
+    """A network of any depth trained by gradient descent; subclasses say how, per framework.
 
     Every public method takes and returns NumPy arrays in course orientation
-    (X is (n_x, m), Y is (n_y, m)) and never modifies its inputs.
+    (X is (n_x, m), Y is (n_y, m)) and never modifies its inputs. The depth L is read from the parameters
+    (W1, b1, …, WL, bL): L = 2 runs the two-layer hooks (`_forward`, …, the week-3 lecture's lines), any
+    other depth the deep ones (`_deep_forward`, …, week 4's loop over layers).
     """
 
     name = None
@@ -141,39 +270,50 @@ class Backend:
     def _inputs(self, params, X, Y=None):
         X, Y = check_data(X, Y, self.dtype)
         p = check_params(params, X.shape[0], None if Y is None else Y.shape[0], self.dtype)
-        check_run_memory(X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1], self.dtype)
+        check_layers_memory(layer_dims(p), X.shape[1], self.dtype)
         if self.data_parallel:
             from impls.memory import check_workers
-            check_workers(self.name, self.workers, X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1],
-                          self.dtype)
+            check_workers(self.name, self.workers, layer_dims(p), X.shape[1], self.dtype)
         arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
         return arrays if Y is None else arrays + [self._asarray(Y)]
 
     def _out(self, arrays, names):
         return {k: self._numpy(arrays[k]) for k in names}
 
+    def _hook(self, name, p):
+        """The two-layer network's hook `name` for two layers (the week-3 lines), the deep one's otherwise."""
+        return getattr(self, name if len(p) == 4 else "_deep" + name)
+
+    def _call(self, name, params, X, Y=None, names=None):
+        arrays = self._inputs(params, X, Y)
+        out = self._hook(name, arrays[0])(*arrays)
+        return out if names is None else self._out(out, names(len(arrays[0]) // 2))
+
     def forward(self, params, X):
-        """F1-F4. Returns dict Z1, A1, Z2, A2."""
-        return self._out(self._forward(*self._inputs(params, X)), CACHE_NAMES)
+        """F1-F4 for two layers, F1-F2 per hidden layer and F3-F4 for the output layer L at any depth.
+        Returns dict Z1, A1, …, ZL, AL (Z1, A1, Z2, A2 for two layers)."""
+        return self._call("_forward", params, X, names=cache_names)
 
     def cost(self, params, X, Y):
-        """Cross-entropy cost J, computed stably from Z2. Returns a float."""
-        return float(self._cost(*self._inputs(params, X, Y)))
+        """Cross-entropy cost J, computed stably from ZL. Returns a float."""
+        return float(self._call("_cost", params, X, Y))
 
     def gradients(self, params, X, Y):
-        """dJ/dθ for every parameter. Returns dict dW1, db1, dW2, db2 (shapes of the params)."""
-        return self._out(self._gradients(*self._inputs(params, X, Y)), GRAD_NAMES)
+        """dJ/dθ for every parameter. Returns dict dW1, db1, …, dWL, dbL (shapes of the params)."""
+        return self._call("_gradients", params, X, Y, names=grad_names)
 
     def intermediates(self, params, X, Y):
-        """The intermediates of backprop in course scaling: dZ2, dA1 = W2ᵀdZ2 and dZ1, each m·∂J/∂(·)."""
-        return self._out(self._intermediates(*self._inputs(params, X, Y)), INTERMEDIATE_NAMES)
+        """The intermediates of backprop in course scaling, each m·∂J/∂(·) from the backend's own autograd:
+        dZL, dA(L−1), dZ(L−1), …, dA1, dZ1 (intermediate_names); dZ2, dA1 = W2ᵀdZ2 and dZ1 for two layers."""
+        return self._call("_intermediates", params, X, Y, names=intermediate_names)
 
     def predict_proba(self, params, X):
-        """A2, the probability of label 1, shape (n_y, m)."""
-        return self.forward(params, X)["A2"]
+        """AL (A2 for two layers), the probability of label 1, shape (n_y, m)."""
+        out = self.forward(params, X)
+        return out[f"A{len(out) // 2}"]
 
     def predict(self, params, X):
-        """0/1 predictions (A2 > 0.5), shape (n_y, m)."""
+        """0/1 predictions (AL > 0.5), shape (n_y, m)."""
         return (self.predict_proba(params, X) > 0.5).astype(np.int64)
 
     def train(self, params, X, Y, *, learning_rate, iterations, record_every=1000, callback=None):
@@ -210,11 +350,11 @@ class Backend:
                 if callback is not None:
                     callback(*costs[-1])
                 n = min(record_every, iterations - done)
-                p = self._train(p, X, Y, learning_rate, n)
+                p = self._hook("_train", p)(p, X, Y, learning_rate, n)
                 done += n
             final_cost = self._checked_cost(p, X, Y, done, learning_rate, start)
         # Copies: with 0 iterations p is the caller's memory (and JAX's arrays are read-only).
-        params = {k: np.array(v, copy=True) for k, v in self._out(p, PARAM_NAMES).items()}
+        params = {k: np.array(v, copy=True) for k, v in self._out(p, param_names(len(p) // 2)).items()}
         return TrainResult(params=params, costs=costs, final_cost=final_cost)
 
     def _checked_cost(self, p, X, Y, iteration, learning_rate, start):
@@ -223,7 +363,7 @@ class Backend:
         # per output. Gradient descent that works lowers the cost, and no classifier whose
         # probabilities fit in the dtype costs more than COST_LIMIT on average: a learning rate of
         # 1e300 leaves finite costs of 1e299 that are no result.
-        cost = float(self._cost(p, X, Y))
+        cost = float(self._hook("_cost", p)(p, X, Y))
         problem = None
         if not math.isfinite(cost):
             problem = f"the cost is {cost}"

@@ -6,16 +6,22 @@ import numpy as np
 
 
 def run_memory(n_x, n_h, n_y, m, dtype):
-    """Bytes a training run holds at its peak: what `check_memory` compares with the machine.
+    """Bytes a two-layer training run holds at its peak: `layers_memory` of [n_x, n_h, n_y]."""
+    return layers_memory([n_x, n_h, n_y], m, dtype)
 
-    A step holds a few arrays of (n_h, m) at once (Z1, A1, dA1, g1'(Z1), dZ1) and copies of the parameters
+
+def layers_memory(layer_dims, m, dtype):
+    """Bytes a training run of a network of `layer_dims` = [n_x, n_1, …, n_L] holds at its peak: what
+    `check_memory` compares with the machine.
+
+    A step holds a few arrays of (n_l, m) per layer at once (Z, A, dA, g'(Z), dZ) and copies of the parameters
     (old, gradients, new). The estimate allows 8 arrays of each size, since torch's autograd and JAX keep
     the forward's values for the backward pass, and 4 copies of the parameters (init_params draws them in
     float64, then casts). Its calibration against a measured peak is in docs/performance.md.
     """
     itemsize = np.dtype(dtype).itemsize
-    n_params = n_h * (n_x + 1) + n_y * (n_h + 1)
-    return itemsize * (4 * n_params + (n_x + n_y) * m + 8 * (n_h + n_y) * m)
+    n_params = sum(n * (n_prev + 1) for n_prev, n in zip(layer_dims, layer_dims[1:]))
+    return itemsize * (4 * n_params + (layer_dims[0] + layer_dims[-1]) * m + 8 * sum(layer_dims[1:]) * m)
 
 
 def machine_memory():
@@ -56,9 +62,18 @@ def check_memory(needed, what):
 
 def check_run_memory(n_x, n_h, n_y, m, dtype):
     """Refuse, before allocating, a run of these sizes that the machine's memory cannot hold."""
+    check_layers_memory([n_x, n_h, n_y], m, dtype)
+
+
+def check_layers_memory(layer_dims, m, dtype):
+    """`check_run_memory` for a network of any depth, layer_dims = [n_x, n_1, …, n_L]."""
     examples = f" and m={m} examples" if m else ""
-    check_memory(run_memory(n_x, n_h, n_y, m, dtype),
-                 f"n_h={n_h} with n_x={n_x}, n_y={n_y}{examples} in {dtype}")
+    if len(layer_dims) == 3:
+        n_x, n_h, n_y = layer_dims
+        what = f"n_h={n_h} with n_x={n_x}, n_y={n_y}"
+    else:
+        what = f"layer_dims {list(layer_dims)}"
+    check_memory(layers_memory(layer_dims, m, dtype), f"{what}{examples} in {dtype}")
 
 
 def format_bytes(n):
@@ -77,13 +92,14 @@ def format_bytes(n):
 PER_WORKER = {"torch-ddp": 250_000_000, "jax-sharded": 1_000_000}
 
 
-def workers_memory(name, workers, n_x=0, n_h=0, n_y=0, m=0, dtype="float64"):
-    """Bytes `workers` workers of backend `name` hold: each its own overhead and a run on its shard of m."""
+def workers_memory(name, workers, layer_dims=(), m=0, dtype="float64"):
+    """Bytes `workers` workers of backend `name` hold: each its own overhead and a run of a network of
+    `layer_dims` = [n_x, n_1, …, n_L] on its shard of m."""
     shard = -(-m // workers) if m else 0
-    return workers * (PER_WORKER[name] + (run_memory(n_x, n_h, n_y, shard, dtype) if m else 0))
+    return workers * (PER_WORKER[name] + (layers_memory(layer_dims, shard, dtype) if m else 0))
 
 
-def check_workers(name, workers, n_x=0, n_h=0, n_y=0, m=0, dtype="float64"):
+def check_workers(name, workers, layer_dims=(), m=0, dtype="float64"):
     """A ValueError naming the count when the machine's memory cannot hold that many workers."""
     if name in PER_WORKER and workers > 1:
-        check_memory(workers_memory(name, workers, n_x, n_h, n_y, m, dtype), f"{name} with workers={workers}")
+        check_memory(workers_memory(name, workers, layer_dims, m, dtype), f"{name} with workers={workers}")

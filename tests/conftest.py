@@ -96,3 +96,18 @@ def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
 def backend_name(request):
     pytest.importorskip(impls._REGISTRY[request.param][2])
     return request.param
+
+
+# Layer widths that all differ, L = 1 … 4: a mistake that swaps two layers' sizes cannot fit by chance.
+DEEP_DIMS = {1: [3, 2], 2: [3, 4, 2], 3: [3, 4, 5, 2], 4: [3, 4, 5, 6, 2]}
+
+
+def deep_problem(layer_dims, m, seed=0, dtype="float64"):
+    """random_problem for any depth: O(1) weights and non-zero biases, away from the degenerate start."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(layer_dims[0], m)
+    Y = (rng.rand(layer_dims[-1], m) > 0.5).astype(float)
+    params = impls.init_deep_params(layer_dims, seed=seed, scale=0.5)
+    for l in range(1, len(layer_dims)):
+        params[f"b{l}"] = rng.randn(layer_dims[l], 1) * 0.5
+    return X.astype(dtype), Y.astype(dtype), {k: v.astype(dtype) for k, v in params.items()}

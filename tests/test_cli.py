@@ -30,7 +30,7 @@ def test_train_prints_the_course_output(backend_name):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--backend", "tensorflow"], "argument --backend: invalid choice: 'tensorflow'"),
-    (["train", "--hidden", "0"], "argument --hidden: '0' must be >= 1"),
+    (["train", "--hidden", "0"], "argument --hidden: '0': each hidden layer's size must be a whole number >= 1"),
     (["train", "--lr", "-1"], "argument --lr: '-1' must be > 0"),
     (["train", "--lr", "nan"], "argument --lr: 'nan' must be > 0"),
     (["train", "--iterations", "ten"], "argument --iterations: 'ten' is not a whole number"),

@@ -12,6 +12,8 @@ import impls
 from conftest import make_backend, random_problem
 
 HOOKS = ("_asarray", "_numpy", "_forward", "_cost", "_gradients", "_intermediates", "_train")
+# the same, for networks of any other depth than two layers (Backend._hook picks by the parameters)
+DEEP_HOOKS = ("_deep_forward", "_deep_cost", "_deep_gradients", "_deep_intermediates", "_deep_train")
 
 
 def _public_methods(cls):
@@ -25,7 +27,7 @@ def test_backends_have_identical_interface():
     for cls in classes:
         assert _public_methods(cls) == reference, cls.__name__
         # each backend writes its own forward pass and gradient, with the same signatures
-        for hook in HOOKS:
+        for hook in HOOKS + DEEP_HOOKS:
             assert hook in vars(cls), f"{cls.__name__} does not define {hook}"
             assert inspect.signature(getattr(cls, hook)) == inspect.signature(getattr(classes[0], hook))
         assert inspect.signature(cls.__init__) == inspect.signature(classes[0].__init__)

@@ -21,6 +21,9 @@ from impls.io.datasets import planar
 # are standardized blobs that 200 steps already fit (their accuracy check asks for 83%).
 ESTIMATORS = [ShallowNetClassifier(backend=name, dtype=dtype, max_iter=200)
               for name in impls.available_backends() for dtype in impls.DTYPES]
+# A deep setting in every backend: three ReLU hidden layers of differing widths.
+ESTIMATORS += [ShallowNetClassifier(backend=name, hidden_layer_sizes=(6, 4, 3), activation="relu", learning_rate=0.1,
+                                    max_iter=300) for name in impls.available_backends()]
 
 
 def expected_failed_checks(estimator):
@@ -142,6 +145,12 @@ def test_divergence_names_the_iteration_and_grid_search_scores_it_nan():
     ({"backend": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax, tape"),
     ({"random_state": -1}, "random_state must be None, a RandomState or a whole number from 0 to 4294967295"),
     ({"random_state": "abc"}, "cannot be used to seed"),
+    ({"hidden_layer_sizes": (5, 0)}, r"hidden_layer_sizes\[1\] must be a whole number >= 1, got 0"),
+    ({"hidden_layer_sizes": ()}, r"hidden_layer_sizes must be a whole number or a list of them"),
+    ({"hidden_layer_sizes": "20,7"}, r"hidden_layer_sizes must be a whole number or a list of them"),
+    ({"hidden_layer_sizes": (5, 3), "n_hidden": 7}, r"n_hidden=7 and hidden_layer_sizes=\(5, 3\) say different"),
+    ({"init_scale": -1}, r"init_scale must be None, a finite number >= 0 or 'sqrt', got -1"),
+    ({"init_scale": "he"}, r"init_scale must be None, a finite number >= 0 or 'sqrt', got 'he'"),
 ])
 def test_bad_settings_are_value_errors_at_fit(settings, match):
     X, y = make_moons(20, random_state=0)
@@ -188,3 +197,32 @@ def test_importing_impls_leaves_scikit_learn_for_the_estimator():
             "print(before, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_hidden_layer_sizes_of_one_layer_is_n_hidden():
+    X, y = make_moons(60, noise=0.2, random_state=0)
+    fits = [ShallowNetClassifier(max_iter=50, random_state=3, **kw).fit(X, y)
+            for kw in ({"n_hidden": 5}, {"hidden_layer_sizes": (5,)}, {"hidden_layer_sizes": 5},
+                       {"hidden_layer_sizes": [5], "n_hidden": 5})]
+    for clf in fits[1:]:
+        for k in ("W1", "b1", "W2", "b2"):
+            np.testing.assert_array_equal(clf.params_[k], fits[0].params_[k])
+    assert fits[0].config_["n_h"] == 5 and fits[0].config_["layer_dims"] == [2, 5, 1]
+
+
+def test_a_deep_classifier_learns_the_digits_stand_in_and_saves(tmp_path):
+    from impls.io.datasets import load_dataset
+    from impls.io.model_files import load_model, save_model
+    X, Y = load_dataset("digits")
+    X_test, Y_test = load_dataset("digits-test")
+    clf = ShallowNetClassifier(hidden_layer_sizes=(20, 7, 5), activation="relu", max_iter=1500, random_state=1)
+    clf.fit(X.T, Y[0])
+    assert clf.config_["layer_dims"] == [64, 20, 7, 5, 1] and clf.config_["init_scale"] == "sqrt"
+    assert clf.config_["learning_rate"] == 0.0075 and "n_h" not in clf.config_  # the course's week-4 defaults
+    assert sorted(clf.params_) == sorted(impls.param_names(4))
+    assert clf.score(X_test.T, Y_test[0]) > 0.8
+    assert clf.decision_function(X_test.T).shape == (360,) and clf.predict_proba(X_test.T).shape == (360, 2)
+    save_model(tmp_path / "m.npz", clf.params_, clf.config_)
+    params, config = load_model(tmp_path / "m.npz")
+    labels = impls.get_backend("numpy", activation="relu").predict(params, X_test)[0]
+    np.testing.assert_array_equal(clf.classes_[labels], clf.predict(X_test.T))

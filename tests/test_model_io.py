@@ -37,8 +37,8 @@ def test_a_model_from_any_backend_predicts_identically_in_every_other(backend_na
         assert loaded[k].dtype == np.dtype(dtype)
         np.testing.assert_array_equal(loaded[k], params[k])
     assert config == {"backend": backend_name, "activation": activation, "dtype": dtype, "lr": 1.0,
-                      "n_x": 2, "n_h": 5, "n_y": 1, "format": FORMAT, "format_version": FORMAT_VERSION,
-                      "version": impls.__version__}
+                      "n_x": 2, "n_h": 5, "n_y": 1, "layer_dims": [2, 5, 1], "format": FORMAT,
+                      "format_version": 1, "version": impls.__version__}  # two layers: format 1, read by any version
     expected, proba = backend.predict(params, X), backend.predict_proba(params, X)
     for other in impls.available_backends():
         twin = impls.get_backend(other, activation=config["activation"], dtype=config["dtype"])
@@ -168,7 +168,8 @@ def test_bad_model_files_are_refused_with_a_clear_error(tmp_path, kind, match):
     (None, {**CONFIG, "data": object()}, "config must hold only finite numbers, strings, lists and dicts"),
     (None, {**CONFIG, "n_h": 5}, "config says n_h=5, but the parameters have n_h=4"),
     (None, "tanh", "config must be a dict, got str"),
-    ({"W1": np.ones((4, 2))}, CONFIG, "params must be a dict with keys W1, b1, W2, b2"),
+    ({"W1": np.ones((4, 2))}, CONFIG, "params must be a dict with keys W1, b1: b1 missing"),  # one layer, b1 lost
+    ({**impls.init_params(2, 4), "W3": np.ones((1, 1))}, CONFIG, "keys W1, b1, W2, b2, W3, b3: b3 missing"),
     ({**impls.init_params(2, 4), "b2": np.ones((2, 1))}, CONFIG, r"b2 has shape \(2, 1\), expected \(1, 1\)"),
     ({**impls.init_params(2, 4), "W1": np.full((4, 2), np.inf)}, CONFIG, "W1 contains NaN or infinite values"),
 ])

@@ -68,7 +68,7 @@ def test_a_busy_port_is_one_line_and_status_2():
         result = subprocess.run([sys.executable, "-m", "compare", "playground", "--no-browser", "--port", str(port)],
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr == (f"compare: error: cannot serve on 127.0.0.1 port {port}: Address already in use; "
+    assert result.stderr == (f"python -m compare: error: cannot serve on 127.0.0.1 port {port}: Address already in use; "
                              "--port 0 picks a free one\n")
     bad = subprocess.run([sys.executable, "-m", "compare", "playground", "--port", "70000"],
                          capture_output=True, text=True, timeout=60)

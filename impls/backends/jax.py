@@ -1,4 +1,5 @@
-"""JAX: the same forward pass; gradients from jax.grad, the training loop compiled into one lax loop."""
+"""JAX: the same forward pass, for two layers and, as a loop over layers, for any depth; gradients from jax.grad,
+the training loop compiled into one lax loop."""
 from functools import partial
 
 import jax
@@ -116,5 +117,51 @@ class JaxBackend(Backend):
     def _train(self, p, X, Y, learning_rate, n):
         def step(_, p):
             grads = self._gradients(p, X, Y)
+            return {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
+        return jax.lax.fori_loop(0, n, step, p)
+
+    # Any other depth: the same lines in a loop over the layers, F1 F2 for each hidden one, F3 F4 for the output.
+    # jit traces once per depth and shapes: the loop is unrolled into one XLA program.
+    @partial(jax.jit, static_argnums=0)
+    def _deep_forward(self, p, X):
+        cache, A, L = {}, X, len(p) // 2
+        for l in range(1, L + 1):
+            Z = p[f"W{l}"] @ A + p[f"b{l}"]                         # F1 F3
+            A = self.g1(Z) if l < L else jax.nn.sigmoid(Z)          # F2 F4
+            cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+        return cache
+
+    @partial(jax.jit, static_argnums=0)
+    def _deep_cost(self, p, X, Y):
+        return cross_entropy(self._deep_forward(p, X)[f"Z{len(p) // 2}"], Y)
+
+    @partial(jax.jit, static_argnums=0)
+    def _deep_gradients(self, p, X, Y):
+        grads = jax.grad(self._deep_cost)(p, X, Y)
+        return {"d" + k: dw for k, dw in grads.items()}
+
+    @partial(jax.jit, static_argnums=0)
+    def _deep_intermediates(self, p, X, Y):
+        # As for two layers: each stage's pullback from jax.vjp, then ∂J/∂J = 1 pulled back through them,
+        # layer by layer, yields autograd's own ∂J/∂Z_l and ∂J/∂A_l (times m: the course's dZ, dA).
+        L = len(p) // 2
+        Z = p["W1"] @ X + p["b1"]
+        g_pullbacks, linear_pullbacks = {}, {}
+        for l in range(2, L + 1):
+            A, g_pullbacks[l - 1] = jax.vjp(self.g1, Z)
+            Z, linear_pullbacks[l] = jax.vjp(lambda A, l=l: p[f"W{l}"] @ A + p[f"b{l}"], A)
+        J, J_pullback = jax.vjp(lambda Z: cross_entropy(Z, Y), Z)
+        (dZ,) = J_pullback(jnp.ones_like(J))
+        inner = {f"dZ{L}": dZ}
+        for l in range(L - 1, 0, -1):
+            (inner[f"dA{l}"],) = linear_pullbacks[l + 1](inner[f"dZ{l + 1}"])
+            (inner[f"dZ{l}"],) = g_pullbacks[l](inner[f"dA{l}"])
+        m = X.shape[1]
+        return {k: m * v for k, v in inner.items()}
+
+    @partial(jax.jit, static_argnums=0)
+    def _deep_train(self, p, X, Y, learning_rate, n):
+        def step(_, p):
+            grads = self._deep_gradients(p, X, Y)
             return {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
         return jax.lax.fori_loop(0, n, step, p)

@@ -1,7 +1,8 @@
-"""Hand-written backpropagation: the lecture's ten equations in NumPy, no autograd of any kind."""
+"""Hand-written backpropagation: the lecture's ten equations in NumPy, no autograd of any kind. Networks of
+another depth than two layers run the course's week-4 functions, in numpy_deep.py."""
 import numpy as np
 
-from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, Backend
+from impls.base import GRAD_NAMES, INTERMEDIATE_NAMES, Backend, grad_names, intermediate_names
 
 
 # Where e^-z overflows, per dtype: z below -709 (float64) or -88 (float32), where σ(z) is below the
@@ -80,3 +81,31 @@ class NumpyBackend(Backend):
             grads = self._backward(p, X, Y)
             p = {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
         return p
+
+    # Any other depth: the course's week-4 functions (numpy_deep.py), the same equations layer by layer.
+    def _deep_forward(self, p, X):
+        return deep.cache_arrays(*deep.L_model_forward(X, p, self.activation))
+
+    def _deep_cost(self, p, X, Y):
+        _, caches = deep.L_model_forward(X, p, self.activation)
+        return deep.compute_cost(caches[-1][1], Y)
+
+    def _deep_backward(self, p, X, Y):
+        AL, caches = deep.L_model_forward(X, p, self.activation)
+        return deep.L_model_backward(AL, Y, caches, self.activation)
+
+    def _deep_gradients(self, p, X, Y):
+        g = self._deep_backward(p, X, Y)
+        return {k: g[k] for k in grad_names(len(p) // 2)}
+
+    def _deep_intermediates(self, p, X, Y):
+        g = self._deep_backward(p, X, Y)
+        return {k: g[k] for k in intermediate_names(len(p) // 2)}
+
+    def _deep_train(self, p, X, Y, learning_rate, n):
+        for _ in range(n):
+            p = deep.update_parameters(p, self._deep_backward(p, X, Y), learning_rate)
+        return p
+
+
+from impls.backends import numpy_deep as deep  # noqa: E402  (last: it uses this module's ACTIVATIONS)

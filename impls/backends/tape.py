@@ -1,9 +1,10 @@
-"""The tape: the same forward pass on this project's own reverse-mode engine (tape_engine.py); every
-gradient comes from walking the tape backwards, none is written by hand."""
+"""The tape: the same forward pass on this project's own reverse-mode engine (tape_engine.py), for two layers
+and, as a loop over layers, for any depth; every gradient comes from walking the tape backwards, none is
+written by hand."""
 import numpy as np
 
 from impls.backends import tape_engine as tape
-from impls.base import Backend
+from impls.base import Backend, intermediate_names
 
 
 def cross_entropy(Z2, Y):
@@ -72,5 +73,45 @@ class TapeBackend(Backend):
     def _train(self, p, X, Y, learning_rate, n):
         for _ in range(n):
             grads = self._gradients(p, X, Y)
+            p = {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
+        return p
+
+    # Any other depth: the same lines in a loop over the layers, F1 F2 for each hidden one, F3 F4 for the output.
+    def _deep_forward(self, p, X):
+        if not isinstance(X, tape.Var):
+            p, X = self._graph(p, X)
+        cache, A, L = {}, X, len(p) // 2
+        for l in range(1, L + 1):
+            Z = p[f"W{l}"] @ A + p[f"b{l}"]                         # F1 F3
+            A = self.g1(Z) if l < L else tape.sigmoid(Z)            # F2 F4
+            cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+        return cache
+
+    def _deep_cost(self, p, X, Y):
+        return self._numpy(self._deep_graph_cost(*self._graph(p, X, Y))[0])
+
+    def _deep_graph_cost(self, p, X, Y):
+        cache = self._deep_forward(p, X)
+        return cross_entropy(cache[f"Z{len(p) // 2}"], Y), cache
+
+    def _deep_backward(self, p, X, Y):
+        p, X, Y = self._graph(p, X, Y)
+        J, cache = self._deep_graph_cost(p, X, Y)
+        J.tape.backward(J)
+        return p, cache
+
+    def _deep_gradients(self, p, X, Y):
+        p, _ = self._deep_backward(p, X, Y)
+        return {"d" + k: w.grad for k, w in p.items()}
+
+    def _deep_intermediates(self, p, X, Y):
+        # The tape's own gradients at every Z_l and A_l (l < L), scaled by m to the course's dZ = m·∂J/∂Z.
+        _, cache = self._deep_backward(p, X, Y)
+        m = X.shape[1]
+        return {k: m * cache[k[1:]].grad for k in intermediate_names(len(p) // 2)}
+
+    def _deep_train(self, p, X, Y, learning_rate, n):
+        for _ in range(n):
+            grads = self._deep_gradients(p, X, Y)
             p = {k: w - learning_rate * grads["d" + k] for k, w in p.items()}
         return p

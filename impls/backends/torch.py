@@ -1,10 +1,11 @@
-"""PyTorch: the same forward pass; every gradient comes from torch.autograd, none is written by hand."""
+"""PyTorch: the same forward pass, for two layers and, as a loop over layers, for any depth; every gradient
+comes from torch.autograd, none is written by hand."""
 import functools
 from contextlib import contextmanager
 
 import torch
 
-from impls.base import Backend
+from impls.base import Backend, intermediate_names
 
 # Below this many numbers in the problem's largest (rows, m) array, no op has work worth a second
 # thread: torch splits its elementwise ops only above 32768 numbers (at::internal::GRAIN_SIZE), and the
@@ -32,7 +33,7 @@ def sized_threads(method):
     """method(self, p, X, ...) run under threads_for its problem's size."""
     @functools.wraps(method)
     def run(self, p, X, *rest):
-        with threads_for(max(X.shape[0], p["W1"].shape[0], p["W2"].shape[0]) * X.shape[1]):
+        with threads_for(max(X.shape[0], *(w.shape[0] for w in p.values())) * X.shape[1]):
             return method(self, p, X, *rest)
     return run
 
@@ -122,4 +123,44 @@ class TorchBackend(Backend):
             grads = torch.autograd.grad(self._cost(p, X, Y), params)
             with torch.no_grad():
                 torch._foreach_add_(params, grads, alpha=-learning_rate)  # θ := θ − α·dθ, all four in one op
+        return {k: w.detach() for k, w in p.items()}
+
+    # Any other depth: the same lines in a loop over the layers, F1 F2 for each hidden one, F3 F4 for the output.
+    @sized_threads
+    def _deep_forward(self, p, X):
+        cache, A, L = {}, X, len(p) // 2
+        for l in range(1, L + 1):
+            Z = torch.addmm(p[f"b{l}"], p[f"W{l}"], A)              # F1 F3  b_l + W_l A_{l−1}, in one op
+            A = self.g1(Z) if l < L else torch.sigmoid(Z)           # F2 F4
+            cache[f"Z{l}"], cache[f"A{l}"] = Z, A
+        return cache
+
+    @sized_threads
+    def _deep_cost(self, p, X, Y):
+        return cross_entropy(self._deep_forward(p, X)[f"Z{len(p) // 2}"], Y)
+
+    @sized_threads
+    def _deep_gradients(self, p, X, Y):
+        p = {k: w.detach().requires_grad_() for k, w in p.items()}
+        grads = torch.autograd.grad(self._deep_cost(p, X, Y), list(p.values()))
+        return {"d" + k: dw for k, dw in zip(p, grads)}
+
+    @sized_threads
+    def _deep_intermediates(self, p, X, Y):
+        # Autograd's own gradients at every Z_l and A_l (l < L), scaled by m to the course's dZ = m·∂J/∂Z.
+        p = {k: w.detach().requires_grad_() for k, w in p.items()}
+        cache = self._deep_forward(p, X)
+        names = intermediate_names(len(p) // 2)
+        inner = torch.autograd.grad(cross_entropy(cache[f"Z{len(p) // 2}"], Y), [cache[k[1:]] for k in names])
+        m = X.shape[1]
+        return {k: m * g for k, g in zip(names, inner)}
+
+    @sized_threads
+    def _deep_train(self, p, X, Y, learning_rate, n):
+        p = {k: w.detach().clone().requires_grad_() for k, w in p.items()}  # clone: never update the caller's arrays
+        params = list(p.values())
+        for _ in range(n):
+            grads = torch.autograd.grad(self._deep_cost(p, X, Y), params)
+            with torch.no_grad():
+                torch._foreach_add_(params, grads, alpha=-learning_rate)  # θ := θ − α·dθ, every layer in one op
         return {k: w.detach() for k, w in p.items()}

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from impls.io.images import IMAGE_DATASETS, digits, is_h5, load_h5
+
 DATASETS = ("planar", "moons", "circles", "blobs", "xor", "spiral", "breast_cancer")
 
 
@@ -149,10 +151,11 @@ def _is_number(text):
 
 
 def load_dataset(name, *, seed=0, n_features=None):
-    """A built-in data set by name, or a CSV file by path.
+    """A built-in data set by name, or a CSV or HDF5 file by path.
 
     Args:
-        name: one of DATASETS, or the path of a CSV file (see load_csv).
+        name: one of DATASETS or IMAGE_DATASETS (the deep network's stand-in images, images.py), or the path
+            of a CSV file (see load_csv) or of an .h5 file of the course's image layout (images.load_h5).
         seed: random state of the generators (scikit-learn's, xor's, spiral's); "planar" is always the
             course's.
         n_features: the number of features a model takes; a data set with another number is an
@@ -163,8 +166,9 @@ def load_dataset(name, *, seed=0, n_features=None):
     """
     if not isinstance(name, (str, Path)):
         raise ValueError(f"dataset must be a name or a path, got {type(name).__name__}")
-    if name in DATASETS:
-        generated = {"planar": planar, "xor": lambda: xor(seed), "spiral": lambda: spiral(seed)}
+    if name in DATASETS or name in IMAGE_DATASETS:
+        generated = {"planar": planar, "xor": lambda: xor(seed), "spiral": lambda: spiral(seed),
+                     "digits": digits, "digits-test": lambda: digits("test")}
         X, Y = generated[name]() if name in generated else _sklearn(name, seed)
         if n_features is not None and X.shape[0] != n_features:
             raise ValueError(f"dataset {name} has {X.shape[0]} features; the model takes {n_features}")
@@ -173,7 +177,10 @@ def load_dataset(name, *, seed=0, n_features=None):
         is_file = Path(name).exists()
     except (OSError, ValueError):  # a name too long or with a NUL byte: not a path at all
         is_file = False
+    if is_h5(name):
+        return load_h5(name, n_features=n_features)
     if str(name).lower().endswith(".csv") or is_file:
         return load_csv(name, n_features=n_features)
     shown = repr(name) if len(str(name)) <= 80 else repr(str(name)[:60]) + "…"
-    raise ValueError(f"unknown dataset {shown}; choose one of: {', '.join(DATASETS)}, or a .csv file path")
+    raise ValueError(f"unknown dataset {shown}; choose one of: {', '.join(DATASETS + IMAGE_DATASETS)}, or a .csv "
+                     "or .h5 file path")

@@ -1,8 +1,12 @@
 """Model files: trained parameters and their configuration in one .npz, no pickles, written atomically.
 
-A model file is a NumPy .npz archive holding four float arrays W1, b1, W2, b2 and one string,
-`config`, the configuration as JSON. It is read with allow_pickle=False, so loading one never runs
-code; a pickle, or an archive with object arrays, is refused.
+A model file is a NumPy .npz archive holding the float arrays W1, b1, …, WL, bL of a network of any depth and
+one string, `config`, the configuration as JSON (its layer_dims among it). It is read with allow_pickle=False,
+so loading one never runs code; a pickle, or an archive with object arrays, is refused.
+
+Format 1 holds a two-layer network (sizes n_x, n_h, n_y), format 2 any depth (layer_dims too). A two-layer
+network is still written as format 1, which every version reads; a deeper one as format 2, which a version
+that cannot read it refuses by name ("written by a newer backprop-compare").
 """
 import json
 import math
@@ -17,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 import impls
-from impls.base import ACTIVATIONS, DTYPES, PARAM_NAMES, check_params
+from impls.base import ACTIVATIONS, DTYPES, check_params, layer_dims, names_text, param_names, sizes_text
 from impls.checks import check_choice
-from impls.memory import check_memory, run_memory
+from impls.memory import check_memory, layers_memory
 from impls.io.files import atomic_write
 
 FORMAT = "backprop-compare model"
-FORMAT_VERSION = 1
-SIZES = ("n_x", "n_h", "n_y")
+FORMAT_VERSION = 2  # the newest this version reads and writes: 1 for two layers, 2 for any depth
+SIZES = ("n_x", "n_h", "n_y")  # format 1's sizes
 _WRITTEN = ("format", "format_version", "version")  # save_model sets these itself
 
 
@@ -34,10 +38,11 @@ def save_model(path, params, config):
     Args:
         path: the file to write, conventionally ending in .npz; its folder must exist. An existing
             file is replaced only once the new one is completely written.
-        params: dict of arrays W1, b1, W2, b2.
+        params: dict of arrays W1, b1, …, WL, bL.
         config: dict with "backend" (trained on), "activation" and "dtype", and any other
-            JSON-able settings to keep with the model (data set, learning rate, ...). The sizes
-            n_x, n_h, n_y, the file format and the package version are added.
+            JSON-able settings to keep with the model (data set, learning rate, init_scale, ...). The
+            sizes (layer_dims, n_x, n_y, and n_h for two layers), the file format and the package version
+            are added.
 
     Returns:
         The configuration as written, a dict.
@@ -55,11 +60,15 @@ def save_model(path, params, config):
         check_choice(config[key], key, choices)
     n_x = _shape(params, "W1")[-1]
     p = check_params(params, n_x, None, config["dtype"])
-    sizes = {"n_x": n_x, "n_h": p["W1"].shape[0], "n_y": p["W2"].shape[0]}
+    dims = layer_dims(p)
+    sizes = {"n_x": dims[0], "n_y": dims[-1], "layer_dims": dims, **({"n_h": dims[1]} if len(dims) == 3 else {})}
+    if "n_h" in config and "n_h" not in sizes:
+        raise ValueError(f"config says n_h={config['n_h']!r}, but the parameters have layer_dims {dims}")
     for key, size in sizes.items():
         if key in config and config[key] != size:
             raise ValueError(f"config says {key}={config[key]!r}, but the parameters have {key}={size}")
-    config = {**config, **sizes, "format": FORMAT, "format_version": FORMAT_VERSION, "version": impls.__version__}
+    config = {**config, **sizes, "format": FORMAT, "format_version": 1 if len(dims) == 3 else 2,
+              "version": impls.__version__}
     try:
         text = json.dumps(config, allow_nan=False, default=_plain)
     except (TypeError, ValueError) as e:
@@ -75,9 +84,10 @@ def load_model(path):
         path: the .npz file.
 
     Returns:
-        (params, config): params a dict of NumPy arrays W1, b1, W2, b2 in the model's dtype;
-        config the dict save_model wrote (backend, activation, dtype, n_x, n_h, n_y, format,
-        format_version, version and any other settings saved with it).
+        (params, config): params a dict of NumPy arrays W1, b1, …, WL, bL in the model's dtype;
+        config the dict save_model wrote (backend, activation, dtype, layer_dims, n_x, n_y, n_h for two
+        layers, format, format_version, version and any other settings saved with it); layer_dims is
+        added for a format-1 file, which has only n_x, n_h, n_y.
 
     Raises:
         ValueError: the file is missing, is not a model file, holds a pickle or object arrays
@@ -110,8 +120,10 @@ def load_model(path):
             members = _members(path, archive)
             headers = {k: _header(path, archive, info, k) for k, info in members.items()}
             config = _read_config(path, _read_array(path, archive, members["config"], headers["config"], "config"))
-            _check_headers(path, headers, config)
-            arrays = {k: _read_array(path, archive, members[k], headers[k], k) for k in PARAM_NAMES}
+            names = param_names(len(config["layer_dims"]) - 1)
+            _check_members(path, members, names)
+            _check_headers(path, headers, config, names)
+            arrays = {k: _read_array(path, archive, members[k], headers[k], k) for k in names}
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as e:
         raise ValueError(f"{path}: is damaged or incomplete ({one_line(e)})") from None
     try:
@@ -137,14 +149,20 @@ def _members(path, archive):
         if key in members:
             raise ValueError(f"{path}: is damaged ({key} is stored twice)")
         members[key] = info
-    missing = [k for k in (*PARAM_NAMES, "config") if k not in members]
-    if missing:
-        raise ValueError(f"{path}: is not a model file ({', '.join(missing)} missing)")
-    extra = sorted(set(members) - {*PARAM_NAMES, "config"})
-    if extra:
-        raise ValueError(f"{path}: holds {', '.join(map(repr, extra[:5]))} besides W1, b1, W2, b2 and config; "
-                         "a model file holds only those, so it is refused")
+    if "config" not in members:
+        raise ValueError(f"{path}: is not a model file (config missing)")
     return members
+
+
+def _check_members(path, members, names):
+    """The arrays an archive holds against the parameters its configuration names."""
+    missing = [k for k in names if k not in members]
+    if missing:
+        raise ValueError(f"{path}: is not a model file ({', '.join(missing[:5])} missing)")
+    extra = sorted(set(members) - {*names, "config"})
+    if extra:
+        raise ValueError(f"{path}: holds {', '.join(map(repr, extra[:5]))} besides {names_text(len(names) // 2)} "
+                         "and config; a model file holds only those, so it is refused")
 
 
 def _header(path, archive, info, key):
@@ -174,20 +192,19 @@ def _header(path, archive, info, key):
     return shape, dtype
 
 
-def _check_headers(path, headers, config):
-    """The four arrays' declared types and shapes against the configuration, before reading them."""
-    n_x, n_h, n_y = (config[k] for k in SIZES)
-    expected = {"W1": (n_h, n_x), "b1": (n_h, 1), "W2": (n_y, n_h), "b2": (n_y, 1)}
-    for k in PARAM_NAMES:
-        shape, dtype = headers[k]
-        if dtype.kind != "f":
-            raise ValueError(f"{path}: {k} is stored as {dtype}, not as floating point numbers")
-        if shape != expected[k]:
-            raise ValueError(f"{path}: {k} has shape {shape}, expected {expected[k]} "
-                             f"for n_x={n_x}, n_h={n_h}, n_y={n_y}")
-    stored = sum(math.prod(headers[k][0]) * headers[k][1].itemsize for k in PARAM_NAMES)
-    check_memory(max(stored, run_memory(n_x, n_h, n_y, 0, config["dtype"])),
-                 f"{path}: the model (n_x={n_x}, n_h={n_h}, n_y={n_y}, {config['dtype']})")
+def _check_headers(path, headers, config, names):
+    """The arrays' declared types and shapes against the configuration, before reading them."""
+    dims = config["layer_dims"]
+    for l in range(1, len(dims)):
+        for k, expected in ((f"W{l}", (dims[l], dims[l - 1])), (f"b{l}", (dims[l], 1))):
+            shape, dtype = headers[k]
+            if dtype.kind != "f":
+                raise ValueError(f"{path}: {k} is stored as {dtype}, not as floating point numbers")
+            if shape != expected:
+                raise ValueError(f"{path}: {k} has shape {shape}, expected {expected} for {sizes_text(dims)}")
+    stored = sum(math.prod(headers[k][0]) * headers[k][1].itemsize for k in names)
+    check_memory(max(stored, layers_memory(dims, 0, config["dtype"])),
+                 f"{path}: the model ({sizes_text(dims)}, {config['dtype']})")
 
 
 def _read_array(path, archive, info, header, key):
@@ -237,15 +254,36 @@ def _read_config(path, array):
     try:
         for key, choices in (("backend", impls.BACKENDS), ("activation", ACTIVATIONS), ("dtype", DTYPES)):
             check_choice(config.get(key), key, choices)
-        for key in SIZES:
-            value = config.get(key)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{key} must be a whole number >= 1, got {value!r}")
+        _read_sizes(config, version)
         if not isinstance(config.get("version", ""), str):
             raise ValueError(f"version must be a string, got {config['version']!r}")
     except ValueError as e:
         raise ValueError(f"{path}: is damaged (config: {e})") from None
     return config
+
+
+def _size(value, key):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{key} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _read_sizes(config, version):
+    """config["layer_dims"] checked against n_x, n_y (and n_h for two layers); a format-1 file's from its
+    n_x, n_h, n_y."""
+    if version == 1 and "layer_dims" not in config:  # written before any depth was
+        config["layer_dims"] = [_size(config.get(key), key) for key in SIZES]
+    dims = config.get("layer_dims")
+    if not isinstance(dims, list) or len(dims) < 2:
+        raise ValueError(f"layer_dims must be a list of at least two sizes, got {dims!r}")
+    if version == 1 and len(dims) != 3:
+        raise ValueError(f"format 1 holds two layers, but layer_dims is {dims}")
+    for i, n in enumerate(dims):
+        _size(n, f"layer_dims[{i}]")
+    named = {"n_x": dims[0], "n_y": dims[-1], **({"n_h": dims[1]} if len(dims) == 3 else {})}
+    for key, size in named.items():
+        if _size(config.get(key), key) != size:
+            raise ValueError(f"{key}={config[key]} contradicts layer_dims {dims}")
 
 
 def _depth(text):

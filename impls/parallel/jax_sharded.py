@@ -51,8 +51,12 @@ class JaxShardedBackend(JaxBackend):
         p = {k: jax.device_put(w, self._replicated) for k, w in p.items()}
         return (p, *self._held[2])
 
+    def _single(self, name, p):
+        """The single-device JAX backend's hook for p's depth: its two-layer lines, or its deep loop."""
+        return getattr(super(), name if len(p) == 4 else "_deep" + name)
+
     def _forward(self, p, X):
-        out = super()._forward(*self._shard(p, X)[:2])  # per example: the padding is cut off
+        out = self._single("_forward", p)(*self._shard(p, X)[:2])  # per example: the padding is cut off
         return {k: v[:, :X.shape[1]] for k, v in out.items()}
 
     def _cost(self, p, X, Y):
@@ -64,16 +68,21 @@ class JaxShardedBackend(JaxBackend):
     def _intermediates(self, p, X, Y):
         # Per example, m·∂J/∂(·): the padded columns change no other column's values; they are cut off.
         p, Xs, Ys, _ = self._shard(p, X, Y)
-        return {k: v[:, :X.shape[1]] for k, v in super()._intermediates(p, Xs, Ys).items()}
+        return {k: v[:, :X.shape[1]] for k, v in self._single("_intermediates", p)(p, Xs, Ys).items()}
 
     def _train(self, p, X, Y, learning_rate, n):
         return self._sharded_train(*self._shard(p, X, Y), X.shape[1], learning_rate, n)
+
+    # Any depth: the single-device backend's two-layer or deep hooks, as the parameters say (_single).
+    _deep_forward, _deep_cost, _deep_gradients = _forward, _cost, _gradients
+    _deep_intermediates, _deep_train = _intermediates, _train
 
     @partial(jax.jit, static_argnums=(0, 5))
     def _sharded_cost(self, p, X, Y, weight, m):
         # Each example's term (the jax backend's cross_entropy of that column alone) weighted 1, or 0 on the
         # padding, summed over the true m: the mean over the m examples, exactly.
-        return jnp.sum(weight * per_example(cross_entropy)(super()._forward(p, X)["Z2"], Y)) / m
+        ZL = self._single("_forward", p)(p, X)[f"Z{len(p) // 2}"]  # Z2 for two layers, ZL at any depth
+        return jnp.sum(weight * per_example(cross_entropy)(ZL, Y)) / m
 
     @partial(jax.jit, static_argnums=(0, 5))
     def _sharded_gradients(self, p, X, Y, weight, m):

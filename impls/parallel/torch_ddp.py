@@ -48,14 +48,14 @@ class Replica:
     def shard_cost(cls, model, p, X, Y, m):
         # This shard's terms of J over the m of ALL shards, so that the sum over workers is J itself;
         # each shard's own mean, averaged over workers, would weigh a short shard's examples more.
-        Z2 = model._forward(p, X)["Z2"]
-        if Z2.shape[1] == 0:  # more workers than examples: nothing here, but still part of the graph
-            return Z2.sum()
-        return torch.sum(per_example(cross_entropy)(Z2, Y)) / m
+        ZL = model._hook("_forward", p)(p, X)[f"Z{len(p) // 2}"]  # Z2 for two layers, ZL at any depth
+        if ZL.shape[1] == 0:  # more workers than examples: nothing here, but still part of the graph
+            return ZL.sum()
+        return torch.sum(per_example(cross_entropy)(ZL, Y)) / m
 
     @classmethod
     def all_reduce(cls, grads):
-        # One all-reduce (a sum) for all four gradients, flattened into one buffer.
+        # One all-reduce (a sum) for every layer's gradients, flattened into one buffer.
         flat = torch.cat([g.reshape(-1) for g in grads])
         dist.all_reduce(flat)
         return [v.view_as(g) for v, g in zip(flat.split([g.numel() for g in grads]), grads)]
@@ -69,9 +69,9 @@ class Replica:
     @classmethod
     def run(cls, op, model, p, X, Y, m, *args):
         if op == "forward":
-            return model._forward(p, X)
+            return model._hook("_forward", p)(p, X)
         if op == "intermediates":  # per example, m·∂J/∂(·): nothing to reduce
-            return model._intermediates(p, X, Y)
+            return model._hook("_intermediates", p)(p, X, Y)
         if op == "cost":
             J = cls.shard_cost(model, p, X, Y, m).detach()
             dist.all_reduce(J)
@@ -172,6 +172,10 @@ class TorchDDPBackend(Backend):
 
     def _train(self, p, X, Y, learning_rate, n):
         return self._run("train", p, X, Y, learning_rate, n)
+
+    # Any depth: the workers run the torch backend's two-layer or deep hooks, as the parameters say.
+    _deep_forward, _deep_cost, _deep_gradients = _forward, _cost, _gradients
+    _deep_intermediates, _deep_train = _intermediates, _train
 
 
 def _concatenate(results):
