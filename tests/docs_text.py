@@ -1,7 +1,8 @@
 """Reading the README and the docs pages for their tests: code blocks, quoted commands and their outputs, paths.
 
-A quoted run is a code block line `$ COMMAND` followed by what COMMAND printed (standard output, then standard
-error), up to the next `$` line or the end of the block. A line `...` stands for lines left out.
+A quoted run is a code block line `$ COMMAND` (continued on the next line after a `\\`) followed by what COMMAND
+printed (standard output, then standard error), up to the next `$` line or the end of the block. A line `...`
+stands for lines left out.
 """
 import re
 import shlex
@@ -40,14 +41,17 @@ def quoted_runs(paths=TEXTS):
     """(where, command, quoted lines) for every `$ COMMAND` line in a code block."""
     for path in paths:
         for line, _, code in blocks(path):
-            run = None
+            run, continued = None, False
             for offset, text in enumerate(code.splitlines()):
-                if text.startswith("$ "):
+                if continued:  # the quoted command goes on: `\` ended its line
+                    run = (run[0], run[1][:-1].rstrip() + " " + text.strip(), run[2])
+                elif text.startswith("$ "):
                     if run:
                         yield run
                     run = (f"{rel(path)}, line {line + 1 + offset}", text[2:], [])
                 elif run:
                     run[2].append(text)
+                continued = bool(run) and not run[2] and run[1].endswith("\\")
             if run:
                 yield run
 
