@@ -25,8 +25,9 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
     Args:
         path: the file; it defines at least forward_propagation and backward_propagation.
         problems, seed: the random problems, as for `grade`.
-        timeout: CPU seconds the student's functions may use once the file is loaded; load_timeout: CPU
-            seconds loading the file (its imports) may take; memory: bytes of address space the child may use.
+        timeout: CPU seconds the student's functions may use once the file is loaded.
+        memory: bytes of address space the child may use.
+        load_timeout: CPU seconds loading the file (its imports) may take.
         hidden: module names the file may not import (the other submissions of a class in its folder).
 
     Returns:
@@ -86,7 +87,7 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
 
     Returns:
         Grade: .ok, or .wrong (every wrong equation), .equation (the first), .problem, .hint, .where;
-        displayed in a notebook as the report `check` prints.
+            displayed in a notebook as the report `check` prints.
 
     Raises:
         ValueError: forward_propagation or backward_propagation is missing.
