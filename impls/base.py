@@ -273,8 +273,7 @@ class Backend:
         check_layers_memory(layer_dims(p), X.shape[1], self.dtype)
         if self.data_parallel:
             from impls.memory import check_workers
-            check_workers(self.name, self.workers, X.shape[0], p["W1"].shape[0], p["W2"].shape[0], X.shape[1],
-                          self.dtype)
+            check_workers(self.name, self.workers, layer_dims(p), X.shape[1], self.dtype)
         arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
         return arrays if Y is None else arrays + [self._asarray(Y)]
 

@@ -92,13 +92,14 @@ def format_bytes(n):
 PER_WORKER = {"torch-ddp": 250_000_000, "jax-sharded": 1_000_000}
 
 
-def workers_memory(name, workers, n_x=0, n_h=0, n_y=0, m=0, dtype="float64"):
-    """Bytes `workers` workers of backend `name` hold: each its own overhead and a run on its shard of m."""
+def workers_memory(name, workers, layer_dims=(), m=0, dtype="float64"):
+    """Bytes `workers` workers of backend `name` hold: each its own overhead and a run of a network of
+    `layer_dims` = [n_x, n_1, …, n_L] on its shard of m."""
     shard = -(-m // workers) if m else 0
-    return workers * (PER_WORKER[name] + (run_memory(n_x, n_h, n_y, shard, dtype) if m else 0))
+    return workers * (PER_WORKER[name] + (layers_memory(layer_dims, shard, dtype) if m else 0))
 
 
-def check_workers(name, workers, n_x=0, n_h=0, n_y=0, m=0, dtype="float64"):
+def check_workers(name, workers, layer_dims=(), m=0, dtype="float64"):
     """A ValueError naming the count when the machine's memory cannot hold that many workers."""
     if name in PER_WORKER and workers > 1:
-        check_memory(workers_memory(name, workers, n_x, n_h, n_y, m, dtype), f"{name} with workers={workers}")
+        check_memory(workers_memory(name, workers, layer_dims, m, dtype), f"{name} with workers={workers}")
