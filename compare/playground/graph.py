@@ -76,8 +76,8 @@ def _in_order(nodes):
 def engine_names(activation, dtype):
     """{"torch": {"forward": {eq: text}, "backward": {eq: text}}, "jax": …}: the grad_fn nodes and JAX
     primitives that compute each equation, from compare.teach.trace's walk of their live graphs of week 3's
-    network. A deep network's backends run the same lines at every layer (`# F1 F3` in each), so the same
-    nodes and primitives (tests/test_playground_deep.py reads them from the deep graphs)."""
+    network. A deep network's backends run the same lines at every layer (`# F1 F3` in each), so the page shows
+    these names for each layer's row, saying they are the same at every layer."""
     rng = np.random.RandomState(0)
     X, Y = rng.randn(2, 5), (rng.rand(1, 5) > 0.5).astype(float)
     params = impls.init_params(2, 3, seed=0, scale=0.5)
