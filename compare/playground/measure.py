@@ -98,7 +98,11 @@ def shoot(chromium, url, folder):
     open_("?hidden=6,3&init=zero&activation=sigmoid&test=30&lr=0.5")
     steps(200)
     browser.wait_iteration(page, 200)
-    page.locator("#view").screenshot(path=f"{folder}/deep-zero-init.png")
+    page.evaluate("window.scrollTo(0, 0)")  # the boxes below in the page's coordinates
+    view, note = page.locator("#view").bounding_box(), page.locator("#units-note").bounding_box()
+    page.screenshot(path=f"{folder}/deep-zero-init.png", full_page=True,  # #view, down to the units' note
+                    clip={"x": view["x"], "y": view["y"], "width": view["width"],
+                          "height": note["y"] + note["height"] + 12 - view["y"]})
     page.close()
     return sorted(os.listdir(folder))
 
