@@ -6,35 +6,16 @@ import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx2", reason="Starlette's TestClient needs httpx2 (the test extra)")
-from starlette.testclient import TestClient  # noqa: E402
 
 import impls  # noqa: E402
 from compare import equations  # noqa: E402
-from compare.playground import session as sessions  # noqa: E402
 from compare.playground import settings as S  # noqa: E402
 from compare.playground import table  # noqa: E402
-from compare.playground.app import create_app  # noqa: E402
 from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import BACKEND_RTOL, EXPLAIN_RTOL  # noqa: E402
 from impls.io.datasets import load_dataset  # noqa: E402
 from impls.memory import layers_memory  # noqa: E402
-
-
-@pytest.fixture
-def client():
-    return TestClient(create_app(sessions.Store()))
-
-
-def start(client, **settings):
-    response = client.post("/api/sessions", json={"settings": settings})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def step(client, sid, n=1):
-    response = client.post(f"/api/sessions/{sid}/step", json={"n": n})
-    assert response.status_code == 200, response.text
-    return response.json()["state"]
+from test_playground_api import client, fresh_backends, start, step  # noqa: E402, F401
 
 
 def deep_trained(dims, iterations, lr=0.0075, scale="sqrt", seed=0):
@@ -84,13 +65,6 @@ def test_the_rounding_scales_at_two_layers_are_explains():
     values = {**numpy.forward(params, X), **numpy.intermediates(params, X, Y), **numpy.gradients(params, X, Y)}
     assert table.rounding_scales(params, X, Y, values) == pytest.approx(rounding_scales(params, X, Y, values),
                                                                         rel=1e-12)
-
-
-@pytest.fixture
-def fresh_backends():
-    sessions.backend.cache_clear()
-    yield
-    sessions.backend.cache_clear()
 
 
 def test_a_backend_wrong_in_one_layer_is_flagged_in_that_layers_row_only(client, monkeypatch, fresh_backends):
