@@ -20,6 +20,7 @@ import traceback
 import numpy as np
 
 MAX_ITEMS = 32           # a dict or tuple longer than this is described, not sent
+MAX_DEPTH = 4            # containers within containers sent: week 4's (AL, [((A_prev, W, b), Z), ...])
 MAX_LOCAL = 10**6        # entries: a larger array in the student's locals is not sent back
 OUTPUT_LIMIT = 256 * 2**20  # bytes: no file the child writes (its prints included) grows past this
 NUMERIC = "biufc"        # the dtype kinds sent as arrays: bool, integers, floats, complex
@@ -61,13 +62,13 @@ class Encoder:
                 if v.requires_grad:  # np.asarray raises on it; the grader names the fix
                     return {"kind": "tensor_grad", "type": "torch.Tensor", "shape": list(v.shape)}
                 return {"kind": "array", "type": "torch.Tensor", "array": self.store(v.detach().cpu().numpy())}
-            if isinstance(v, dict) and depth < 2 and len(v) <= MAX_ITEMS:
+            if isinstance(v, dict) and depth < MAX_DEPTH and len(v) <= MAX_ITEMS:
                 items = list(dict.items(v))
                 keys = [k if isinstance(k, str) else repr(k) for k, _ in items]
                 return {"kind": "dict", "type": kind.__name__, "keys": keys,
                         "items": [self.encode(x, depth + 1) for _, x in items],
                         "aliases": _aliases(keys, [x for _, x in items])}
-            if isinstance(v, (tuple, list)) and depth < 2 and len(v) <= MAX_ITEMS:
+            if isinstance(v, (tuple, list)) and depth < MAX_DEPTH and len(v) <= MAX_ITEMS:
                 return {"kind": "tuple" if isinstance(v, tuple) else "list", "type": kind.__name__,
                         "items": [self.encode(x, depth + 1) for x in v]}
             array = np.asarray(v)  # other array-likes: JAX arrays, np.matrix, lists of numbers
@@ -191,6 +192,9 @@ def _value(spec, inputs, raw):
     """An argument: an input array (a fresh copy each call), a dict of them, a number, or a value returned before."""
     if "array" in spec:
         return np.array(inputs[spec["array"]], copy=True)
+    if "tuple" in spec or "list" in spec:  # week 4's caches: a list of ((A_prev, W, b), Z)
+        items = [_value(v, inputs, raw) for v in spec.get("tuple", spec.get("list"))]
+        return tuple(items) if "tuple" in spec else items
     if "dict" in spec:
         d = {k: _value(v, inputs, raw) for k, v in spec["dict"].items()}
         own = raw.get(spec.get("extra_from"))  # the keys the student's forward_propagation adds, kept
