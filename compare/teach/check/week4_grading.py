@@ -160,7 +160,11 @@ def _L_backward(value, p, call, result):
     for l in range(L, 0, -1):
         for k in (f"dW{l}", f"db{l}"):
             if k not in value:
-                raise Wrong(f"grads has no key {k!r} (keys: {', '.join(one_line(str(x)) for x in value)})")
+                under = [x for x in value if matches(value[x], g[k])]
+                raise Wrong(f"grads has no key {k!r}" + (
+                    f": layer {l}'s {k[:2]} is stored under {one_line(str(under[0]))!r}, the wrong layer (in the loop "
+                    f"over l = L-2 … 0, layer l + 1's keys are \"{k[:2]}\" + str(l + 1))" if under else
+                    f" (keys: {', '.join(one_line(str(x)) for x in value)})"))
             if not matches(value[k], g[k]):
                 other = [j for j in range(1, L + 1) if j != l and matches(value[k], g[f"{k[:2]}{j}"])]
                 if other:
@@ -312,6 +316,8 @@ def _named(name, records, arrays, problems, program):
                 want = week4_mistakes.backward(q["AL"], q["Y"], q["caches"], **{switch: True})
             except (ValueError, IndexError):
                 continue
+            if all(matches(w, q["grads"][k]) for k, w in want.items() if k[:2] != "dA"):
+                continue  # the mistake makes no difference at this depth
             value = decode(record["value"], arrays) if record and record["status"] == "ok" else None
             if isinstance(value, dict) and all(matches(value.get(k), w) for k, w in want.items() if k[:2] != "dA"):
                 where = " (on a problem whose layers are all three wide, where its shapes fit)" \
