@@ -66,12 +66,14 @@ def _functions(result):
                                break_on_hyphens=False, break_long_words=False)
     absent = [n for n in result.functions if n not in graded]
     if absent:
-        lines.append(f"  not graded (not defined in the file): {', '.join(absent)}")
+        lines += textwrap.wrap(f"not graded (not defined in the file): {', '.join(absent)}", WIDTH,
+                               initial_indent="  ", subsequent_indent="    ")
     return lines
 
 
 def _week4(result, name):
-    from .week4 import DEPTHS
+    from .week4 import DEPTHS, MODELS
+    ONE_PROBLEM = ("initialize_parameters",) + MODELS  # graded on one problem, not at every depth
     lines = [f"Grading {one_line(name)}: the course's week-4 functions (L layers: ReLU hidden layers, sigmoid "
              "output)", f"  against the project's NumPy week-4 functions at depth L = {', '.join(map(str, DEPTHS))},"
              " layer widths that all differ,", "  weights of order 1 and non-zero biases, so that no mistake hides",
@@ -86,7 +88,8 @@ def _week4(result, name):
         lines += [f"{LABELS.get(first['name'], first['name'])}:"] + [f"  {x}" for x in first["problem"].splitlines()]
     elif result.ok:
         error = f" (largest relative difference {result.largest_error:.1e})" if result.largest_error is not None else ""
-        lines.append(f"All {graded} functions are right at L = 1, 2, 3 and 4{error}.")
+        every = [n for n, v in result.functions.items() if v == "ok" and n not in ONE_PROBLEM]
+        lines.append(f"All {graded} functions are right{' at L = 1, 2, 3 and 4' if every else ''}{error}.")
     else:
         wrong = [n for n, v in result.functions.items() if v.startswith("WRONG")]
         lines.append(f"{len(wrong)} of {graded} functions are wrong (above): start with {wrong[0]}.")
