@@ -187,3 +187,16 @@ def test_a_class_of_week3_and_week4_files_is_graded_each_by_its_own_assignment(t
     files = {Path(f["file"]).name: f for f in json.loads((tmp_path / "g.json").read_text())["files"]}
     assert files["right_course.py"]["assignment"] == "week 3" and files["week4_right.py"]["assignment"] == "week 4"
     assert set(files["right_course.py"]) == set(files["week4_right.py"])
+
+
+def test_grade_globals_in_a_week4_notebook_grades_its_functions_in_process(monkeypatch):
+    from compare.teach.check import grade
+    from compare.teach.check.course import FOLDER
+    monkeypatch.syspath_prepend(str(FOLDER))  # dnn_utils, beside the notebook in the course
+    namespace = {"__name__": "notebook"}
+    source = (STUDENTS / "week4_top_da.py").read_text().replace("from public_tests import *", "")
+    exec(compile(source, str(STUDENTS / "week4_top_da.py"), "exec"), namespace)
+    result = grade(namespace)
+    assert result.assignment == "week 4" and result.points == 9
+    assert "feeds the top layer's dA to every hidden layer" in result.functions["L_model_backward"]
+    assert "L_model_backward" in str(result) and "Points: 9 of 10" in str(result)

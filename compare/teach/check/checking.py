@@ -65,7 +65,7 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
             why = program.failed.get(name)
             lacks = f"the definition of {name} ({why[0]}) fails here: {why[2]}" if why else \
                 f"defines no function {name}({', '.join(params)}), the course's name (it defines: " \
-                f"{', '.join(sorted(defined)) or 'no functions'})"
+                f"{', '.join(sorted(defined)) or 'no functions'}), nor a week-4 one such as L_model_forward"
             raise ValueError(f"{path}: {lacks}" + "".join(f"; {n}" for n in program.notes))
         if outcome.calls[f"p0.{name.split('_')[0]}"]["status"] == "signature":
             raise ValueError(f"{path}: {name}{defined[name]} cannot be called as the course calls it, "
@@ -97,7 +97,7 @@ def _check_week4(path, program, names, *, seed, **limits):
 def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     """Grade a course-style forward_propagation and backward_propagation already in this process (a notebook's):
     `grade(forward_propagation, backward_propagation)`, or `grade(globals())` for every course function the
-    notebook defines. They run here, unisolated; `check_file` runs a file's functions in a child process.
+    notebook defines (in a week-4 notebook, its L-layer functions, graded as check_file grades them). They run here, unisolated; `check_file` runs a file's functions in a child process.
 
     Args:
         forward: forward_propagation(X, parameters) -> (A2, cache with Z1, A1, Z2, A2), or a namespace dict.
@@ -115,6 +115,9 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     """
     if isinstance(forward, dict):
         namespace, forward = forward, None
+    names = {n for n, f in (namespace or {}).items() if inspect.isfunction(f)}
+    if forward is None and backward is None and week4.is_week4(names):
+        return _grade_week4(namespace, names, seed)
     functions = dict(namespace or {})
     functions.update({k: f for k, f in (("forward_propagation", forward), ("backward_propagation", backward)) if f})
     missing = [name for name in SIGNATURES if not callable(functions.get(name))]
@@ -133,4 +136,17 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     if namespace:
         signatures = {n: signature_text(functions[n]) for n in assignment.FUNCTIONS if callable(functions.get(n))}
         assignment.grade(records, arrays, expected, result, signatures)
+    return result
+
+
+def _grade_week4(namespace, names, seed):
+    """grade(globals()) in a week-4 notebook: its functions graded here, unisolated, as check_file grades a file."""
+    calls, inputs, problems = week4.build(seed, names)
+    files = {f.__code__.co_filename for n, f in namespace.items() if n in names}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()) as out, \
+            contextlib.redirect_stderr(out):
+        warnings.simplefilter("ignore")
+        records, arrays = run_calls(namespace, calls, inputs, files)
+    result = Grade(name="your functions", output=out.getvalue(), status={}, assignment="week 4")
+    week4_grading.grade(records, arrays, problems, result, names)
     return result
