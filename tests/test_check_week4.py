@@ -200,3 +200,12 @@ def test_grade_globals_in_a_week4_notebook_grades_its_functions_in_process(monke
     assert result.assignment == "week 4" and result.points == 9
     assert "feeds the top layer's dA to every hidden layer" in result.functions["L_model_backward"]
     assert "L_model_backward" in str(result) and "Points: 9 of 10" in str(result)
+
+
+def test_an_endless_loop_in_one_function_is_that_functions_failure_and_earns_no_point(tmp_path):
+    text = (STUDENTS / "week4_right.py").read_text().replace("    L = len(caches)\n",
+                                                            "    L = len(caches)\n    while True:\n        pass\n")
+    (tmp_path / "loop.py").write_text(text)
+    result = check_file(tmp_path / "loop.py", timeout=1)
+    assert result.points == 0 and result.max_points == 10 and result.first == "process"
+    assert "CPU time in L_model_backward" in result.functions["L_model_backward"]

@@ -86,6 +86,10 @@ def _check_week4(path, program, names, *, seed, **limits):
     if outcome.failure:
         text = describe(outcome, calls)
         result.fail("process", text[0].upper() + text[1:], "", reached=False)
+        running = outcome.running.split(".")[0]
+        for name in week4.FUNCTIONS + week4.MODELS:  # no answer came back: none of them earns a point
+            result.functions[name] = "not graded (not defined)" if name not in names else \
+                f"WRONG: {text}" if name == running else "WRONG: not graded: your code did not answer (below)"
         return result
     program.ran(outcome.load.get("failed", []))
     week4_grading.grade(outcome.calls, outcome.arrays, problems, result, outcome.load["functions"], program)
