@@ -209,3 +209,10 @@ def test_an_endless_loop_in_one_function_is_that_functions_failure_and_earns_no_
     result = check_file(tmp_path / "loop.py", timeout=1)
     assert result.points == 0 and result.max_points == 10 and result.first == "process"
     assert "CPU time in L_model_backward" in result.functions["L_model_backward"]
+
+
+def test_the_docs_quote_the_real_output_for_the_course_notebook(capsys):
+    text = (ROOT / "docs" / "check-week4.md").read_text()
+    block = text.split("$ python -m compare check tests/notebooks/W4A1_2021.ipynb\n", 1)[1].split("```", 1)[0]
+    main(["check", str(NOTEBOOKS / "W4A1_2021.ipynb")])
+    assert block.rstrip("\n") == capsys.readouterr().out.rstrip("\n")

@@ -320,9 +320,10 @@ def _named(name, records, arrays, problems, program):
                 continue  # the mistake makes no difference at this depth
             value = decode(record["value"], arrays) if record and record["status"] == "ok" else None
             if isinstance(value, dict) and all(matches(value.get(k), w) for k, w in want.items() if k[:2] != "dA"):
-                where = " (on a problem whose layers are all three wide, where its shapes fit)" \
-                    if tag == "square" else ""
-                return f". It {what}{where}: {why}. Hint: {fix}"
+                if tag == "square":
+                    return f". On a problem whose layers are all three wide, where the shapes fit, it gives exactly " \
+                           f"what code that {what} gives: {why}. Hint: {fix}"
+                return f". It {what}: {why}. Hint: {fix}"
     return ""
 
 
