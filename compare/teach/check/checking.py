@@ -101,7 +101,8 @@ def _check_week4(path, program, names, *, seed, **limits):
 def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     """Grade a course-style forward_propagation and backward_propagation already in this process (a notebook's):
     `grade(forward_propagation, backward_propagation)`, or `grade(globals())` for every course function the
-    notebook defines (in a week-4 notebook, its L-layer functions, graded as check_file grades them). They run here, unisolated; `check_file` runs a file's functions in a child process.
+    notebook defines (in a week-4 notebook, its L-layer functions, graded as check_file grades them). They run
+    here, unisolated; `check_file` runs a file's functions in a child process.
 
     Args:
         forward: forward_propagation(X, parameters) -> (A2, cache with Z1, A1, Z2, A2), or a namespace dict.
