@@ -31,8 +31,8 @@ def verdicts(result):
 
 
 @pytest.mark.parametrize("path, version, convention", [
-    (NOTEBOOKS / "W4A1_2021.ipynb", "2021+ (it imports public_tests)", "dA{l}"),
-    (NOTEBOOKS / "W4A1_v4a.ipynb", "v4a or older", "dA{l+1}"),
+    (NOTEBOOKS / "week4" / "W4A1_2021.ipynb", "2021+ (it imports public_tests)", "dA{l}"),
+    (NOTEBOOKS / "week4" / "W4A1_v4a.ipynb", "v4a or older", "dA{l+1}"),
     (STUDENTS / "week4_right.py", "2021+ (it imports public_tests)", "dA{l}"),
     (STUDENTS / "week4_v5_keys.py", "2021+ (it imports public_tests)", "dA{l+1}"),
 ])
@@ -49,27 +49,27 @@ def test_a_correct_week4_file_gets_full_marks_at_every_depth(path, version, conv
 
 
 def test_the_notebooks_magics_helper_imports_saved_errors_and_test_calls_do_not_stop_the_grading():
-    notebook = nbformat.read(str(NOTEBOOKS / "W4A1_2021.ipynb"), as_version=4)
+    notebook = nbformat.read(str(NOTEBOOKS / "week4" / "W4A1_2021.ipynb"), as_version=4)
     sources = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "%matplotlib inline" in sources and "from dnn_utils import" in sources
     assert "L_model_backward_test(L_model_backward)" in sources
     assert any(o.get("output_type") == "error" for c in notebook.cells for o in c.get("outputs", []))
-    assert graded(NOTEBOOKS / "W4A1_2021.ipynb").ok
+    assert graded(NOTEBOOKS / "week4" / "W4A1_2021.ipynb").ok
 
 
 def test_the_older_course_updates_in_place_and_that_is_a_note():
-    result = graded(NOTEBOOKS / "W4A1_v4a.ipynb")
+    result = graded(NOTEBOOKS / "week4" / "W4A1_v4a.ipynb")
     assert result.functions["update_parameters"] == "ok"
     assert any("update_parameters changes the caller's parameters in place" in n for n in result.notes)
 
 
 def test_the_application_notebooks_models_are_graded_on_the_courses_helpers():
-    result = graded(NOTEBOOKS / "W4A2_2021.ipynb")
+    result = graded(NOTEBOOKS / "week4" / "W4A2_2021.ipynb")
     assert verdicts(result) == {"two_layer_model": "ok", "L_layer_model": "ok"} and result.points == 2
 
 
 def test_a_wrong_model_fails(tmp_path):
-    notebook = nbformat.read(str(NOTEBOOKS / "W4A2_2021.ipynb"), as_version=4)
+    notebook = nbformat.read(str(NOTEBOOKS / "week4" / "W4A2_2021.ipynb"), as_version=4)
     cell = next(c for c in notebook.cells if "def L_layer_model" in c.source)
     cell.source = cell.source.replace("update_parameters(parameters, grads, learning_rate)",
                                       "update_parameters(parameters, grads, 0.0075)")
@@ -127,7 +127,7 @@ def test_nan_weights_and_a_complex_cost_never_pass():
                                                             "which check does not run)"),
 ])
 def test_a_planted_mistake_in_the_course_notebook_is_named(name, function, words, capsys):
-    assert main(["check", str(NOTEBOOKS / name)]) == 1
+    assert main(["check", str(NOTEBOOKS / "week4" / name)]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert f"{function} WRONG: at L = 1" in out and words in out
     assert "Points: 9 of 10" in out
@@ -164,7 +164,7 @@ def test_the_mistakes_switched_off_are_the_reference():
 
 
 def test_which_assignment_a_file_is_comes_from_the_functions_it_defines():
-    assert week4.is_week4(week4.defined_functions(read(NOTEBOOKS / "W4A2_2021.ipynb")))
+    assert week4.is_week4(week4.defined_functions(read(NOTEBOOKS / "week4" / "W4A2_2021.ipynb")))
     assert week4.is_week4(week4.defined_functions(read(STUDENTS / "week4_right.py")))
     assert not week4.is_week4(week4.defined_functions(read(NOTEBOOKS / "W3A1_2021.ipynb")))
     assert not week4.is_week4(week4.defined_functions(read(STUDENTS / "right_course.py")))
@@ -174,7 +174,7 @@ def test_a_class_of_week3_and_week4_files_is_graded_each_by_its_own_assignment(t
     folder = tmp_path / "class"
     folder.mkdir()
     for source in (STUDENTS / "right_course.py", STUDENTS / "week4_right.py", STUDENTS / "week4_top_da.py",
-                   NOTEBOOKS / "W4A1_2021_hardcoded_w3.ipynb"):
+                   NOTEBOOKS / "week4" / "W4A1_2021_hardcoded_w3.ipynb"):
         (folder / source.name).write_bytes(source.read_bytes())
     code = main(["check", str(folder), "--csv", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json")])
     out = capsys.readouterr().out
@@ -213,6 +213,6 @@ def test_an_endless_loop_in_one_function_is_that_functions_failure_and_earns_no_
 
 def test_the_docs_quote_the_real_output_for_the_course_notebook(capsys):
     text = (ROOT / "docs" / "check-week4.md").read_text()
-    block = text.split("$ python -m compare check tests/notebooks/W4A1_2021.ipynb\n", 1)[1].split("```", 1)[0]
-    main(["check", str(NOTEBOOKS / "W4A1_2021.ipynb")])
+    block = text.split("$ python -m compare check tests/notebooks/week4/W4A1_2021.ipynb\n", 1)[1].split("```", 1)[0]
+    main(["check", str(NOTEBOOKS / "week4" / "W4A1_2021.ipynb")])
     assert block.rstrip("\n") == capsys.readouterr().out.rstrip("\n")
