@@ -10,7 +10,7 @@ import pytest
 import impls
 from compare.cli import main
 from compare.numerics import rel_error
-from compare.teach.check import check_file, grade, random_problem, reference
+from compare.teach.check import check_file, grade, distinct_sizes_problem, reference
 from compare.teach.check.problems import course_grads as _grads
 from impls.io.datasets import planar
 
@@ -233,7 +233,7 @@ def test_check_imports_the_students_helper_modules_from_their_folder(tmp_path):
 
 def test_check_reference_is_the_course_equations_and_the_backend():
     rng = np.random.RandomState(5)
-    X, Y, params = random_problem(rng)
+    X, Y, params = distinct_sizes_problem(rng)
     r = reference(params, X, Y)
     course = _grads(r, X)
     for k in course:
@@ -243,7 +243,7 @@ def test_check_reference_is_the_course_equations_and_the_backend():
 def test_check_problems_are_ones_where_no_mistake_can_hide():
     rng = np.random.RandomState(0)
     for _ in range(20):
-        X, Y, params = random_problem(rng)
+        X, Y, params = distinct_sizes_problem(rng)
         n_x, m, n_h = X.shape[0], X.shape[1], params["W1"].shape[0]
         assert len({n_x, n_h, m, 1}) == 4 and n_h > 1 and m > 1  # no transpose fits by accident
         assert np.all(np.abs(params["b1"]) >= 0.3) and np.all(np.abs(params["b2"]) >= 0.3)
@@ -260,7 +260,7 @@ def test_a_z1_for_a1_mistake_hides_at_the_courses_tiny_weights():
     wrong = _grads(r, X, dZ1=r["dA1"] * (1 - r["Z1"] ** 2))
     assert rel_error(wrong["dW1"], r["dW1"]) < 1e-5  # the 6th digit of dW1: the course prints 8
     for seed in range(10):
-        X, Y, params = random_problem(np.random.RandomState(seed))
+        X, Y, params = distinct_sizes_problem(np.random.RandomState(seed))
         r = reference(params, X, Y)
         wrong = _grads(r, X, dZ1=r["dA1"] * (1 - r["Z1"] ** 2))
         assert rel_error(wrong["dW1"], r["dW1"]) > 0.1

@@ -228,8 +228,8 @@ def test_an_update_in_place_returning_none_is_a_note_not_a_failure(tmp_path):
     source = (STUDENTS / "in_place_update.py").read_text()
     path = tmp_path / "none.py"
     returned = "    print(\"updated, W1[0, 0] =\", parameters[\"W1\"][0, 0])\n    return parameters"
-    path.write_text(source.replace(returned, "    pass").replace("        parameters = update_parameters(parameters, grads)",
-                                                                 "        update_parameters(parameters, grads)"))
+    path.write_text(source.replace(returned, "    pass").replace(
+        "        parameters = update_parameters(parameters, grads)", "        update_parameters(parameters, grads)"))
     result = check_file(path)
     assert result.ok, result.functions
     assert any("updates the parameters in place and returns None" in n for n in result.notes)

@@ -208,7 +208,8 @@ def test_an_endless_loop_in_one_function_is_that_functions_failure_and_earns_no_
     (tmp_path / "loop.py").write_text(text)
     result = check_file(tmp_path / "loop.py", timeout=1)
     assert result.points == 0 and result.max_points == 10 and result.first == "process"
-    assert "CPU time in L_model_backward" in result.functions["L_model_backward"]
+    verdict = result.functions["L_model_backward"]  # the CPU limit, or on a very busy machine the wall clock
+    assert verdict.startswith("WRONG: ") and " in L_model_backward" in verdict and "stopped" in verdict
 
 
 def test_the_docs_quote_the_real_output_for_the_course_notebook(capsys):

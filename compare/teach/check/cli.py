@@ -5,7 +5,8 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import processes
+from impls import processes
+
 from .checking import MEMORY, TIMEOUT, check_file
 from .files import collect, hidden_modules
 from .notebook import SUFFIXES
