@@ -83,3 +83,15 @@ def test_the_server_socket_is_tcp_with_nagle_off():
     with bind("127.0.0.1", 0) as sock:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_the_server_runs_blas_and_torch_on_one_thread():
+    # in a child, so that this process keeps its threads: a deep network's 64 × 64 products are split over the
+    # cores by OpenBLAS otherwise, and wait for a busy one
+    pytest.importorskip("threadpoolctl")
+    code = ("from threadpoolctl import threadpool_info; import numpy; from compare.playground.cli import "
+            "_limit_threads; _limit_threads(); print(sorted({i['num_threads'] for i in threadpool_info() "
+            "if i['user_api'] == 'blas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "2"}).stdout
+    assert out.strip() == "[1]"

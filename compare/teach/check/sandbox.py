@@ -108,6 +108,9 @@ def _value(spec, inputs, raw):
     """An argument: an input array (a fresh copy each call), a dict of them, a number, or a value returned before."""
     if "array" in spec:
         return np.array(inputs[spec["array"]], copy=True)
+    if "tuple" in spec or "list" in spec:  # week 4's caches: a list of ((A_prev, W, b), Z)
+        items = [_value(v, inputs, raw) for v in spec.get("tuple", spec.get("list"))]
+        return tuple(items) if "tuple" in spec else items
     if "dict" in spec:
         d = {k: _value(v, inputs, raw) for k, v in spec["dict"].items()}
         own = raw.get(spec.get("extra_from"))  # the keys the student's forward_propagation adds, kept
@@ -172,7 +175,7 @@ def _raised(e, f, files, encoder):
 
 def run_calls(namespace, calls, inputs, files=(), progress=None):
     """Every call of the job, in order: (records by call id, arrays)."""
-    encoder, raw, records = codec.Encoder(), {}, {}
+    encoder, raw, records = codec.Encoder(max_depth=4), {}, {}  # week 4: (AL, [((A_prev, W, b), Z), ...])
     for spec in calls:
         if progress:
             progress(spec["id"])
