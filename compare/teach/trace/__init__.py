@@ -8,7 +8,7 @@ networks name the layer too (B5 l2: dW2 at layer 2). One file per engine; steps.
 """
 from compare.teach.trace.jax_graph import trace_jax
 from compare.teach.trace.steps import Names, Step, Trace, _gradient_name, _shape, autograd_name  # noqa: F401
-from compare.teach.trace.tape import trace_tape, walk_tape  # noqa: F401
+from compare.teach.trace.tape import NAMES, trace_tape, walk_tape  # noqa: F401
 from compare.teach.trace.torch_graph import trace_torch
 
 # What the JAX listing's primitives are, per hidden activation: what its derivative lowers to (B4).
