@@ -1,5 +1,6 @@
 """The handlers of the commands `run`, `train` and `predict` (compare/cli.py builds their parsers)."""
 import json
+import textwrap
 import time
 
 import numpy as np
@@ -9,6 +10,7 @@ from compare import plots
 from compare.cli import load_problem, progress_bar
 from compare.deep_flags import model_text, network_text
 from compare.numerics import accuracy
+from compare.units import units_note
 from impls.io.datasets import load_dataset
 from impls.io.files import atomic_write, check_destination, check_folder
 
@@ -38,6 +40,9 @@ def cmd_train(args):
             "iterations": args.iterations, "final_cost": result.final_cost})
     print(f"Final cost: {result.final_cost:f}")
     print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
+    lost = units_note(result.params, X, args.activation)
+    if lost:
+        print(textwrap.fill(lost, 100))
     print(f"Wall time: {seconds:.2f} s")
     if args.save is not None:
         print(f"Model saved to {args.save}")
@@ -90,10 +95,6 @@ def predictions_csv(predictions, proba):
 def cmd_run(args):
     from compare import specs
     from compare.comparison import compare_backends
-
-    if len(args.hidden) != 1:  # the comparison reads the two-layer names (impls.PARAM_NAMES, ...) to this day
-        raise ValueError(f"run --hidden {','.join(map(str, args.hidden))}: comparing networks of more than one "
-                         "hidden layer is not yet written; train, predict and every backend's API take them")
 
     chosen, notes = args.backends, []
     if chosen is None:

@@ -28,7 +28,8 @@ def save_figure(fig, path, dpi):
 
 
 def decision_boundaries(ax, predict, X, Y, title):
-    """The course's plot_decision_boundary: predicted class over a grid, data on top."""
+    """The course's plot_decision_boundary: predicted class over a grid, data on top, each class named in a
+    legend (its colour as region and as point) and the axes named for X's two rows."""
     pad = 1.0
     xs = np.linspace(X[0].min() - pad, X[0].max() + pad, 300)
     ys = np.linspace(X[1].min() - pad, X[1].max() + pad, 300)
@@ -37,12 +38,15 @@ def decision_boundaries(ax, predict, X, Y, title):
         zz = np.asarray(predict(np.vstack([xx.ravel(), yy.ravel()])), dtype=np.float64)[0].reshape(xx.shape)
     except (Exception, SystemExit):  # noqa: BLE001 - a user's predict; the report has judged it already
         zz, title = None, f"{title}\n(its predict failed on the grid)"
+    colours = [_pyplot().get_cmap("Spectral")(v) for v in (0.1, 0.9)]  # class 0, class 1: region and point alike
     if zz is not None:
-        ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], cmap="Spectral", alpha=0.8)
-    ax.scatter(X[0], X[1], c=Y[0], s=12, cmap="Spectral", edgecolors="k", linewidths=0.3)
+        ax.contourf(xx, yy, zz, levels=[-0.5, 0.5, 1.5], colors=colours, alpha=0.35)
+    ax.scatter(X[0], X[1], c=[colours[int(y > 0.5)] for y in Y[0]], s=12, edgecolors="k", linewidths=0.3)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(facecolor=colours[k], edgecolor="k", label=f"y = {k}") for k in (0, 1)],
+              loc="upper right", fontsize=8, framealpha=0.8)
     ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xlabel="x₁ (X's first row)", ylabel="x₂ (X's second row)")
 
 
 def write_plots(report, backends, X, Y, directory):
@@ -62,7 +66,10 @@ def write_plots(report, backends, X, Y, directory):
             accuracy = "" if t.accuracy is None else f", accuracy {100 * t.accuracy:.2f}%"
             params = {k: np.asarray(v) for k, v in t.params.items()}
             decision_boundaries(ax, lambda P, b=b, params=params: b.predict(params, P), X, Y, f"{b.name}{accuracy}")
-        fig.suptitle(f"Decision boundaries after {s['iterations']} iterations (n_h={s['n_h']}, {s['activation']})")
+        dims = s.get("layer_dims") or [2, s["n_h"], 1]
+        network = f"n_h={dims[1]}" if len(dims) == 3 else f"layers {dims}"
+        fig.suptitle(f"Decision boundaries after {s['iterations']} iterations ({network}, {s['activation']})\n"
+                     "background: the predicted class; points: the true class")
         fig.tight_layout()
         paths.append(save_figure(fig, directory / "decision_boundaries.png", 110))
 

@@ -4,6 +4,7 @@ import textwrap
 from dataclasses import asdict, dataclass, field
 
 from compare.numerics import worst
+from impls.base import cache_names, names_text
 
 
 @dataclass
@@ -47,15 +48,14 @@ class Trajectory:
 
 
 SECTIONS = {  # section: (title, what its figure means)
-    "forward": ("Forward values at the starting parameters (F1-F4)", "‖Δ‖/(‖a‖+‖b‖) of Z1, A1, Z2, A2"),
+    "forward": ("Forward values at the starting parameters (F1-F4)", "‖Δ‖/(‖a‖+‖b‖) of {forward}"),
     "cost": ("Cost J at the starting parameters", "|ΔJ|/(|J|+|J_ref|)"),
     "gradient": ("Gradients at the starting parameters",
                  "‖Δ‖ of each parameter's gradient / (‖g‖+‖g_ref‖) over all of θ: the course's gradient-check "
                  "measure, split by parameter. Over its own norm, a sum that cancels (db2 = mean(A2 − Y) is "
                  "~1e-6 on balanced labels) would magnify rounding."),
     "intermediate": ("Intermediates of backprop, m·∂J/∂(·)",
-                     "each autograd's own values at Z2, A1, Z1 against the hand-written B1, W2ᵀdZ2, B4: "
-                     "‖Δ‖/(‖a‖+‖b‖)"),
+                     "each autograd's own values at {nodes} against the hand-written {rows}: ‖Δ‖/(‖a‖+‖b‖)"),
     "repeat": ("Gradients asked for twice",
                "the second of two identical calls against the first, ‖Δ‖/(‖a‖+‖b‖) over all of θ: gradients added "
                "into a buffer that is never cleared differ"),
@@ -69,10 +69,24 @@ SECTIONS = {  # section: (title, what its figure means)
                     "how many 0/1 labels differ from the reference's, on the examples whose reference probability "
                     "is not within rounding of 0.5"),
     "inputs": ("Inputs left as given",
-               "how many of the arrays it was given (W1, b1, W2, b2, X, Y) any of its calls changed in place; "
+               "how many of the arrays it was given ({params}, X, Y) any of its calls changed in place; "
                "every call gets its own copies, so a change reaches no other backend"),
 }
 COUNTS = ("predictions", "inputs")  # sections whose figure is a count that must be 0 (threshold 1: fewer than one)
+
+
+def meaning(section, dims):
+    """What a section's figure means, with the names of a network of `dims` = [n_x, n_1, …, n_L] written in."""
+    L = len(dims) - 1
+    if L <= 3:
+        forward = ", ".join(cache_names(L))
+        nodes = ", ".join(["Z{}".format(L)] + [f"{k}{l}" for l in range(L - 1, 0, -1) for k in "AZ"])
+        rows = ", ".join(["B1"] + [f"W{l + 1}ᵀdZ{l + 1}, B4" for l in range(L - 1, 0, -1)])
+    else:
+        forward, nodes = f"Z1, A1, …, Z{L}, A{L}", f"Z{L}, A{L - 1}, Z{L - 1}, …, A1, Z1"
+        rows = f"B1, then dA_l = W_(l+1)ᵀ dZ_(l+1) and B4 for each layer l = {L - 1} … 1"
+    text = SECTIONS[section][1]
+    return text.format(forward=forward, nodes=nodes, rows=rows, params=names_text(L)) if "{" in text else text
 
 
 @dataclass
@@ -147,17 +161,19 @@ def render(report):
     names = [f"{n} ({workers[n]} workers)" if n in workers else n for n in s["backends"]]
     head = (f"{names[0]} (reference) against {', '.join(names[1:])}" if names[1:] else
             f"{names[0]} alone: nothing to compare against but finite differences")
+    dims = s.get("layer_dims") or [s["X_shape"][0], s["n_h"], s["Y_shape"][0]]  # a report of before layer_dims
+    network = f"n_h={dims[1]}" if len(dims) == 3 else f"layer_dims {dims}"
     lines = [f"backprop-compare: {head}",
-             f"  data {s['dataset']}: X {tuple(s['X_shape'])}, Y {tuple(s['Y_shape'])}; n_h={s['n_h']}, "
+             f"  data {s['dataset']}: X {tuple(s['X_shape'])}, Y {tuple(s['Y_shape'])}; {network}, "
              f"{s['activation']}, {s['dtype']}; learning rate {s['learning_rate']:g}, "
              f"{s['iterations']} iterations, checkpoints every {s['checkpoint_every']}", ""]
     for section in SECTIONS:
         checks = [c for c in report.checks if c.section == section]
         if not checks:
             continue
-        title, meaning = SECTIONS[section]
+        title = SECTIONS[section][0]
         lines.append(f"{title}  ({'must be 0' if section in COUNTS else f'threshold {checks[0].threshold:.0e}'})")
-        lines += textwrap.wrap(meaning, 100, initial_indent="  ", subsequent_indent="  ")
+        lines += textwrap.wrap(meaning(section, dims), 100, initial_indent="  ", subsequent_indent="  ")
         quantities = list(dict.fromkeys(c.quantity for c in checks))
         backends = list(dict.fromkeys(c.backend for c in checks))
         by_key = {(c.quantity, c.backend): c for c in checks}

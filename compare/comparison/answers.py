@@ -113,14 +113,15 @@ def read_arrays(value, names, what):
     return out, None
 
 
-def read_result(value, what="train"):
-    """(a namespace with .params as Arrays and .final_cost as a float, None), or (None, what is wrong)."""
+def read_result(value, what="train", names=PARAM_NAMES):
+    """(a namespace with .params as Arrays of `names` (W1, b1, …, WL, bL) and .final_cost as a float, None),
+    or (None, what is wrong)."""
     if isinstance(value, dict) or not (hasattr(value, "params") and hasattr(value, "final_cost")):
         return None, (f"{what} returned {describe(value)}, not a result with .params and .final_cost "
                       "(impls.TrainResult)")
-    params, problem = read_arrays(value.params, PARAM_NAMES, f"{what}'s result: params")
-    if problem is None and (params.problems or len(params) < len(PARAM_NAMES)):
-        missing = [k for k in PARAM_NAMES if k not in params and k not in params.problems]
+    params, problem = read_arrays(value.params, names, f"{what}'s result: params")
+    if problem is None and (params.problems or len(params) < len(names)):
+        missing = [k for k in names if k not in params and k not in params.problems]
         problem = next(iter(params.problems.values()), None) or f"{what}'s result has no params {missing}"
     if problem is not None:
         return None, problem

@@ -2,8 +2,8 @@
 from dataclasses import dataclass
 
 from compare.comparison.entrants import Entrant, declared_dtype
-from compare.equations import BY_ID, PRODUCED_BY
-from impls.base import check_params
+from compare.equations import deep_by_row, deep_produced_by
+from impls.base import cache_names, check_params, grad_names, intermediate_names, layer_dims, param_names
 from impls.checks import check_count, check_data, check_learning_rate
 
 
@@ -28,12 +28,27 @@ class Setup:
     def others(self):
         return self.entrants[1:]
 
+    @property
+    def L(self):
+        """The depth, L = len(params) // 2 as the course reads it: 2 for week 3's network."""
+        return len(self.params) // 2
+
+    @property
+    def layer_dims(self):
+        return layer_dims(self.params)
+
+    # the contract's names at this depth: W1, b1, …, WL, bL and what each method returns
+    param_names = property(lambda self: param_names(self.L))
+    grad_names = property(lambda self: grad_names(self.L))
+    cache_names = property(lambda self: cache_names(self.L))
+    intermediate_names = property(lambda self: intermediate_names(self.L))
+
     def shape(self, name):
-        """The shape the contract gives an array (Z1 … A2, dW1 … db2, dZ2, dA1, dZ1) for this problem."""
-        n_x, m = self.X.shape
-        n_h, n_y = self.params["W1"].shape[0], self.Y.shape[0]
-        equation = BY_ID[PRODUCED_BY["dZ1" if name == "dA1" else name]]  # dA1 = W2ᵀdZ2, dZ1's shape
-        return equation.shape_for(n_x, n_h, n_y, m)
+        """The shape the contract gives an array (Z1 … AL, dW1 … dbL, dZL, dA(L−1), …, dZ1) for this problem."""
+        if name.startswith("dA"):  # dA_l = W_{l+1}ᵀ dZ_{l+1} has dZ_l's shape
+            name = "dZ" + name[2:]
+        equation = deep_by_row(self.L)[deep_produced_by(self.L)[name]]
+        return equation.shape_in(self.layer_dims, self.X.shape[1])
 
 
 def prepare(backends, params, X, Y, *, learning_rate, iterations, checkpoint_every, steps):

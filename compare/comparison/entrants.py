@@ -5,10 +5,11 @@ import numpy as np
 
 from compare.comparison import answers
 from compare.isolated.proxy import IsolatedBackend
-from impls.base import CACHE_NAMES, GRAD_NAMES, INTERMEDIATE_NAMES, Backend, TrainingDiverged, dtype_name
+from impls.base import (Backend, TrainingDiverged, cache_names, dtype_name, grad_names, intermediate_names,
+                        param_names)
 
 METHODS = ("cost", "gradients", "intermediates", "forward", "train", "predict")  # the contract's methods
-ARRAYS = {"gradients": GRAD_NAMES, "intermediates": INTERMEDIATE_NAMES, "forward": CACHE_NAMES}
+ARRAYS = {"gradients": grad_names, "intermediates": intermediate_names, "forward": cache_names}  # names at depth L
 
 
 def provided(backend):
@@ -102,13 +103,14 @@ class Entrant:
 
     @staticmethod
     def _read(method, value, params, X):
+        L = len(params) // 2  # the comparison's parameters, checked: W1, b1, …, WL, bL
         if method == "cost":
             return answers.read_cost(value)
         if method == "train":
-            return answers.read_result(value)
+            return answers.read_result(value, names=param_names(L))
         if method == "predict":
-            return answers.read_labels(value, (np.shape(params["W2"])[0], np.shape(X)[1]))
-        return answers.read_arrays(value, ARRAYS[method], method)
+            return answers.read_labels(value, (np.shape(params[f"W{L}"])[0], np.shape(X)[1]))
+        return answers.read_arrays(value, ARRAYS[method](L), method)
 
     def float64_twin(self):
         """An Entrant computing this backend's map in float64 (itself, if it is float64); None when its class

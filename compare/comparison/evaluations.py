@@ -8,11 +8,15 @@ import numpy as np
 from compare.numerics import max_abs_diff, norm_ratio, rel_error
 from compare.report import Check
 from compare.tolerances import BACKEND_RTOL
-from impls.base import CACHE_NAMES, GRAD_NAMES, INTERMEDIATE_NAMES
 
 ORDER = ("forward", "cost", "gradients", "intermediates")
-SECTIONS = {"forward": ("forward", CACHE_NAMES), "cost": ("cost", ("J",)), "gradients": ("gradient", GRAD_NAMES),
-            "intermediates": ("intermediate", INTERMEDIATE_NAMES)}
+SECTIONS = {"forward": "forward", "cost": "cost", "gradients": "gradient", "intermediates": "intermediate"}
+
+
+def names(setup, method):
+    """The arrays a method's answer holds at the problem's depth: Z1 … AL, J, dW1 … dbL, dZL … dZ1."""
+    return {"forward": setup.cache_names, "cost": ("J",), "gradients": setup.grad_names,
+            "intermediates": setup.intermediate_names}[method]
 
 
 def evaluate(setup):
@@ -61,7 +65,7 @@ def _measure(section, name, k, ref, got, tol, whole):
 
 
 def _section(setup, values, method, tol):
-    section, names = SECTIONS[method]
+    section, names_ = SECTIONS[method], names(setup, method)
     ref = setup.ref
     ref_answer = values[ref.name].get(method)
     checks = []
@@ -69,11 +73,11 @@ def _section(setup, values, method, tol):
         if method not in e.methods or (e is not ref and ref_answer is None):
             continue
         answer = values[e.name][method]
-        ok = [k for k in names if not problem(setup, answer, k) and not problem(setup, ref_answer, k)]
+        ok = [k for k in names_ if not problem(setup, answer, k) and not problem(setup, ref_answer, k)]
         whole = None
-        if method == "gradients" and len(ok) == len(names):
-            whole = (flat(ref_answer[0], names), flat(answer[0], names))
-        for k in names:
+        if method == "gradients" and len(ok) == len(names_):
+            whole = (flat(ref_answer[0], names_), flat(answer[0], names_))
+        for k in names_:
             own = problem(setup, answer, k)
             if own:  # the reference's own problems are its own failed checks, never another backend's
                 checks.append(Check(section, e.name, k, None, tol, note=own))
@@ -89,11 +93,11 @@ def repeat_checks(setup, values, tol):
         if "gradients" not in e.methods:
             continue
         first, again = values[e.name]["gradients"], values[e.name].get("gradients again")
-        if again is None or any(problem(setup, first, k) for k in GRAD_NAMES):
+        grads = setup.grad_names
+        if again is None or any(problem(setup, first, k) for k in grads):
             continue  # the gradient section says what is wrong with the first call
-        note = next((f"the second call: {problem(setup, again, k)}" for k in GRAD_NAMES if problem(setup, again, k)),
-                    "")
-        value = None if note else rel_error(flat(first[0], GRAD_NAMES), flat(again[0], GRAD_NAMES))
+        note = next((f"the second call: {problem(setup, again, k)}" for k in grads if problem(setup, again, k)), "")
+        value = None if note else rel_error(flat(first[0], grads), flat(again[0], grads))
         checks.append(Check("repeat", e.name, "gradients, 2nd call", value, tol, note=note))
     return checks
 

@@ -10,7 +10,6 @@ from compare.comparison.evaluations import flat
 from compare.numerics import norm_ratio, rel_error, worst
 from compare.report import Check, Trajectory
 from compare.tolerances import PREDICT_MARGIN, STEP_RTOL, TRAJECTORY_RTOL
-from impls.base import PARAM_NAMES
 
 
 @dataclass
@@ -46,7 +45,7 @@ def _trajectory(e, setup, marks, advance):
 
 
 def _shape_problem(setup, params):
-    bad = [k for k in PARAM_NAMES if params[k].shape != setup.params[k].shape]
+    bad = [k for k in setup.param_names if params[k].shape != setup.params[k].shape]
     return f"train's params: {bad[0]} shape {params[bad[0]].shape} ≠ {setup.params[bad[0]].shape}" if bad else None
 
 
@@ -69,7 +68,8 @@ def _steps(setup, trainers, runs, marks, advance):
         if ref_step_error and not diverged(ref_step_error):
             ref_note = ref_step_error
             break
-        moved = None if ref_step_error else flat(target.params, PARAM_NAMES) - flat(state, PARAM_NAMES)
+        theta = setup.param_names
+        moved = None if ref_step_error else flat(target.params, theta) - flat(state, theta)
         for e in others:
             if notes[e.name]:
                 continue  # it failed from an earlier state: that is its verdict
@@ -81,7 +81,7 @@ def _steps(setup, trainers, runs, marks, advance):
             notes[e.name] = error or (_shape_problem(setup, got.params) or "" if moved is not None else
                                       f"it did not diverge where the reference did ({ref_step_error})")
             if not notes[e.name]:
-                miss = flat(got.params, PARAM_NAMES) - flat(target.params, PARAM_NAMES)
+                miss = flat(got.params, theta) - flat(target.params, theta)
                 errors[e.name].append(norm_ratio(miss, moved))
     if ref_note:
         return [Check("training steps", ref.name, quantity, None, tol, note=ref_note)]
@@ -104,11 +104,12 @@ def _predictions(setup, entrants, theta, where):
     ref = setup.ref
     forward, error = ref.call("forward", theta, setup.X) if "forward" in ref.methods else (None, "no forward")
     ref_labels, ref_error = ref.call("predict", theta, setup.X) if "predict" in ref.methods else (None, None)
-    if ref_labels is None and ref_error is None and forward is not None and "A2" in forward:
-        ref_labels = (forward["A2"] > 0.5).astype(np.float64)  # the reference has no predict: its A2 decides
+    AL = f"A{setup.L}"  # the output layer's probabilities
+    if ref_labels is None and ref_error is None and forward is not None and AL in forward:
+        ref_labels = (forward[AL] > 0.5).astype(np.float64)  # the reference has no predict: its AL decides
     keep, note = np.ones(setup.Y.shape, dtype=bool), ""
-    if forward is not None and "A2" in forward and forward["A2"].shape == setup.Y.shape:
-        keep = np.abs(forward["A2"] - 0.5) > PREDICT_MARGIN[setup.dtype]
+    if forward is not None and AL in forward and forward[AL].shape == setup.Y.shape:
+        keep = np.abs(forward[AL] - 0.5) > PREDICT_MARGIN[setup.dtype]
         if not keep.all():
             note = f"{int((~keep).sum())} of {keep.size} within {PREDICT_MARGIN[setup.dtype]:.0e} of 0.5 left out"
     checks, quantity = [], f"labels {where}"
@@ -149,7 +150,7 @@ def run(setup, progress):
     out.checks += _predictions(setup, setup.entrants, theta, where)
     for e in trainers:
         states, costs, error = runs[e.name]
-        distance = [rel_error(flat(state, PARAM_NAMES), flat(ref_state, PARAM_NAMES))
+        distance = [rel_error(flat(state, setup.param_names), flat(ref_state, setup.param_names))
                     for state, ref_state in zip(states, ref_states)]
         separated = next((m for m, d in zip(marks, distance) if not d <= TRAJECTORY_RTOL[setup.dtype]), None)
         rises = [(costs[i + 1] - costs[i], marks[i], marks[i + 1]) for i in range(len(costs) - 1)

@@ -11,16 +11,16 @@ from compare.comparison.entrants import METHODS
 from compare.comparison.evaluations import problem
 from compare.numerics import worst
 from compare.report import Check, Report
-from impls.base import GRAD_NAMES, PARAM_NAMES
+from compare.units import units_note
 
 METHOD_ORDER = ("forward", "cost", "gradients", "intermediates", "train", "predict")
 
 
-def changed_sentence(e):
+def changed_sentence(e, setup):
     """What the backend changed of its inputs, in place, in which methods; '' if nothing."""
     if not e.changed:
         return ""
-    params = [k for k in PARAM_NAMES if k in e.changed]
+    params = [k for k in setup.param_names if k in e.changed]
     data = [k for k in ("X", "Y") if k in e.changed]
     methods = sorted({m for ms in e.changed.values() for m in ms}, key=METHOD_ORDER.index)
     parts = ([f"changes the parameters it is given, in place: {', '.join(params)}"] if params else []) + \
@@ -31,7 +31,7 @@ def changed_sentence(e):
 def input_checks(setup):
     """One check per backend: the number of input arrays any of its calls changed (each call got its own copies,
     so a change reaches no other backend; it is this backend's failure)."""
-    return [Check("inputs", e.name, "params, X, Y", len(e.changed), 1, note=changed_sentence(e))
+    return [Check("inputs", e.name, "params, X, Y", len(e.changed), 1, note=changed_sentence(e, setup))
             for e in setup.entrants]
 
 
@@ -58,7 +58,7 @@ def differences(setup, values, report, activation):
     found, stats = {}, {}
     ref_values = values[setup.ref.name]
     for e in setup.entrants:
-        why_changed = changed_sentence(e)
+        why_changed = changed_sentence(e, setup)
         if e is setup.ref:
             if any(c.backend == e.name for c in report.failures):  # its own checks fail (unjudged says itself)
                 sections = list(dict.fromkeys(c.section for c in report.failures if c.backend == e.name))
@@ -69,7 +69,7 @@ def differences(setup, values, report, activation):
             continue
         try:
             stats[e.name], where, line, why = diagnosis.diagnose(ref_values, values[e.name], setup.X.shape[1],
-                                                                 activation, setup.dtype)
+                                                                 activation, setup.dtype, X=setup.X)
         except Exception as err:  # noqa: BLE001 - values a user's backend returns in odd forms must not stop the report
             stats[e.name], where, line, why = {}, None, f"the walk could not be made: it raised {err!r}", []
         if e.name in failing:
@@ -81,9 +81,10 @@ def differences(setup, values, report, activation):
 
 def _accumulates(setup, values):
     first, again = values.get("gradients"), values.get("gradients again")
-    if first is None or again is None or any(problem(setup, first, k) or problem(setup, again, k) for k in GRAD_NAMES):
+    if first is None or again is None or any(problem(setup, first, k) or problem(setup, again, k)
+                                             for k in setup.grad_names):
         return None
-    changed = diagnosis.accumulates(first[0], again[0], setup.dtype)
+    changed = diagnosis.accumulates(first[0], again[0], setup.dtype, setup.L)
     return changed[2][0].upper() + changed[2][1:] if changed else None
 
 
@@ -167,12 +168,22 @@ def explain_separation(report):
     return notes
 
 
+def lost_units(setup, trajectories):
+    """A note when the reference's trained ReLU network has lost most hidden units of a layer (compare/units.py)."""
+    ref = next((t for t in trajectories if t.backend == setup.ref.name and t.params and not t.note), None)
+    if ref is None or not setup.iterations:
+        return []
+    note = units_note(ref.params, setup.X, setup.activation, f"in {ref.backend}'s trained network")
+    return [note] if note else []
+
+
 def report(setup, values, checks, notes, trajectories, *, dataset, seed):
     """The Report of the whole comparison."""
     workers = {e.name: e.backend.workers for e in setup.entrants
                if isinstance(getattr(e.backend, "workers", None), int) and e.backend.workers > 1}
     settings = {"backends": [e.name for e in setup.entrants], "dataset": dataset, "X_shape": list(setup.X.shape),
-                "Y_shape": list(setup.Y.shape), "n_h": setup.params["W1"].shape[0], "activation": setup.activation,
+                "Y_shape": list(setup.Y.shape), "n_h": setup.layer_dims[1] if setup.L == 2 else None,
+                "layer_dims": setup.layer_dims, "activation": setup.activation,
                 "dtype": setup.dtype, "learning_rate": setup.learning_rate, "iterations": setup.iterations,
                 "checkpoint_every": setup.checkpoint_every, "steps": setup.steps,
                 "trajectory_tolerance": tolerances.TRAJECTORY_RTOL[setup.dtype], "seed": seed, "workers": workers}
@@ -186,6 +197,6 @@ def report(setup, values, checks, notes, trajectories, *, dataset, seed):
         notes.insert(0, f"only {setup.ref.name}: there is nothing to compare it against but finite differences of "
                      "its own cost, so this report says nothing about any other implementation.")
     own = [text for e in setup.entrants for text in e.notes.values()]
-    result.notes = notes + own + not_compared(setup) + explain_separation(result)
+    result.notes = notes + own + not_compared(setup) + explain_separation(result) + lost_units(setup, trajectories)
     return result
 

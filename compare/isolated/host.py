@@ -19,7 +19,7 @@ MAGIC = b"BPC1"
 HEADER = struct.Struct("<4sQQ")  # magic, JSON bytes, NPZ bytes
 MAX_MESSAGE = 2**31  # bytes: an answer announcing more is malformed
 METHODS = ("cost", "gradients", "intermediates", "forward", "train", "predict")
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
+PARAM_NAMES = ("W1", "b1", "W2", "b2")  # when the header does not list the keys (any depth: W1, b1, …, WL, bL)
 ENTRY_POINT_GROUP = "backprop_compare.backends"
 
 
@@ -193,7 +193,7 @@ def _inputs(header, arrays, data):
     args, originals = [], {}
     for a in header["args"]:
         if a["kind"] == "params":
-            value = {k: np.array(arrays[f"{a['name']}_{k}"]) for k in PARAM_NAMES}
+            value = {k: np.array(arrays[f"{a['name']}_{k}"]) for k in a.get("keys", PARAM_NAMES)}
             originals |= {k: (value, k, np.array(v)) for k, v in value.items()}
         elif a["kind"] == "data":
             value = np.array(data[header["data"][a["name"]]])

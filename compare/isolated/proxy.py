@@ -234,7 +234,7 @@ class IsolatedBackend:
         header, arrays = {"op": "call", "method": method, "args": [], "kwargs": kwargs, "data": {}}, {}
         for i, a in enumerate(args):
             if isinstance(a, dict):
-                header["args"].append({"kind": "params", "name": f"p{i}"})
+                header["args"].append({"kind": "params", "name": f"p{i}", "keys": list(a)})  # W1, b1, …, WL, bL
                 arrays |= {f"p{i}_{k}": np.asarray(v) for k, v in a.items()}
             elif a is None or isinstance(a, (int, float, str)):
                 header["args"].append({"kind": "value", "value": a})

@@ -7,7 +7,8 @@ Everything comes from compare.teach.trace.walk_tape, the same live walk as `expl
 """
 import io
 
-from compare.teach.trace import walk_tape, _gradient_name, _shape
+from compare.teach.trace import Names, _shape, walk_tape
+from impls.base import names_text
 
 COLOURS = {"F": "#dbe9f6", "B": "#fde2c8", "cost": "#e5e5e5", "leaf": "#ffffff", "grad": "#fff5cc"}
 
@@ -34,8 +35,9 @@ def layout(nodes):
     return {k: (column[k], row[k]) for k in column}
 
 
-def draw(nodes, equation, title):
-    """A matplotlib Figure of the forward and backward graph of the walked tape."""
+def draw(nodes, equation, title, names=Names(2)):
+    """A matplotlib Figure of the forward and backward graph of the walked tape (`names`: the rows at its depth,
+    whose labels name the layer past two layers: F1 l2)."""
     from matplotlib.patches import FancyArrowPatch
 
     from compare.plots import _pyplot
@@ -73,7 +75,7 @@ def draw(nodes, equation, title):
     on_path = [n for n in nodes if n.out.grad is not None]
     for node in on_path:  # the backward pass: one box per op on J's path, under its forward op
         c, r = pos[id(node.out)]
-        name, eq = _gradient_name(node.out.name, equation[id(node.out)])
+        name, eq = names.gradient(node.out.name, equation[id(node.out)])
         arriving = "∂J/∂J = 1" if node is on_path[-1] else name + (
             "" if name.startswith("∂") else f" = ∂J/∂{node.out.name}")
         box(("back", id(node.out)), (c, back_row + r), f"{eq}  {node.op}′\nreceives {arriving}", COLOURS["B"])
@@ -82,7 +84,7 @@ def draw(nodes, equation, title):
             if not x.requires_grad:
                 continue
             if pos[id(x)][1] == 1:  # a parameter: its gradient, the course's dW or db, below
-                gname, geq = _gradient_name(x.name, None)
+                gname, geq = names.gradient(x.name, None)
                 box(("grad", id(x)), (pos[id(x)][0], grad_row), f"{geq}: {gname}\n{_shape(x.grad)}",
                     COLOURS["grad"], bold=True)
                 arrow(("back", id(node.out)), ("grad", id(x)), "#c0504d")
@@ -90,7 +92,8 @@ def draw(nodes, equation, title):
                 arrow(("back", id(node.out)), ("back", id(x)), "#c0504d")
     for y, text in ((1.9, "parameters (bold) and data"), (0.55, "forward pass: F1–F4 and the cost J"),
                     (back_row + 0.65, "backward pass, right to left: each op applies its vector-Jacobian product"),
-                    (grad_row - 0.85, "the parameters' gradients, the course's dW1 db1 dW2 db2")):
+                    (grad_row - 0.85, "the parameters' gradients, the course's "
+                                      + names_text(names.L).replace("W", "dW").replace("b", "db"))):
         ax.text(first - 0.6, y, text, fontsize=9.5, style="italic", color="#333333")
     ax.set_xlim(first - 0.7, depth + 0.7)
     ax.set_ylim(grad_row - 1.1, 2.2)
@@ -108,8 +111,10 @@ def write_graph(path, params, X, Y, *, activation="tanh", dtype="float64"):
 
     backend = impls.get_backend("tape", activation=activation, dtype=dtype)
     nodes, equation = walk_tape(backend, params, X, Y)
-    fig = draw(nodes, equation, f"The computational graph of J, as the tape records it ({activation}, "
-                                f"m = {X.shape[1]}): forward F1–F4 above, backward B1–B6 below")
+    names = Names(len(params) // 2)
+    layers = "" if names.L == 2 else f"L = {names.L} layers, row and layer as F1 l2, "
+    fig = draw(nodes, equation, f"The computational graph of J, as the tape records it ({layers}{activation}, "
+                                f"m = {X.shape[1]}): forward F1–F4 above, backward B1–B6 below", names)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     _pyplot().close(fig)

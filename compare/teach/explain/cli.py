@@ -12,7 +12,7 @@ def register(subparsers):
     # conflict_handler="resolve": explain's own --iterations below replaces the shared one
     p = subparsers.add_parser("explain", conflict_handler="resolve", help="the ten equations beside the NumPy "
                               "code and autograd's counterparts, with the live differences")
-    cli.add_model_args(p)
+    cli.add_model_args(p, deep=True)  # --hidden 20,7,5: the L-layer table
     p.add_argument("--iterations", type=cli.count, default=0,  # it looks at the starting parameters unless asked
                    help="explain at the parameters after this many steps (default: 0)")
     p.add_argument("--trace", action="store_true", help="show the backward pass as an autograd engine runs "
@@ -26,6 +26,7 @@ def register(subparsers):
 
 def cmd_explain(args):
     from compare import cli
+    from compare.teach.explain.deep import explain_deep
     from compare.teach.explain.table import default_backends, explain
 
     if args.graph is not None:
@@ -34,11 +35,14 @@ def cmd_explain(args):
         return _trace_and_graph(args)
     backends, missing = default_backends(args.activation, args.dtype, args.device)
     X, Y, params = cli.load_problem(args)
-    at = f"from init_params(seed={args.seed})"
+    deep = len(args.hidden) > 1
+    at = (f"from init_deep_params(seed={args.seed}, scale={args.init_scale!r})" if deep else
+          f"from init_params(seed={args.seed})")
     if args.iterations:
         params = backends["numpy"].train(params, X, Y, learning_rate=args.lr, iterations=args.iterations).params
         at = f"after {args.iterations} steps at learning rate {args.lr:g}, " + at
-    result = explain(params, X, Y, backends=backends, missing=missing, dataset=args.dataset, at=at)
+    table = explain_deep if deep else explain
+    result = table(params, X, Y, backends=backends, missing=missing, dataset=args.dataset, at=at)
     print(result)
     return 0 if result.ok else 1
 

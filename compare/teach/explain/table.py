@@ -20,26 +20,27 @@ SYMBOL = {"sigmoid": "σ"}  # g1 as the lecture writes it in F2 where it has a s
 
 
 def rounding_scales(params, X, Y, values):
-    """For each equation's result, the size of the terms it is built from, errors inherited included.
+    """For each equation's result, the size of the terms it is built from, errors inherited included, at any
+    depth (the keys of `values`: Z1 … AL, A's, dA1 … dA(L−1)).
 
     A float computation of a value differs from the exact one by a few ε times the sum of the absolute
     values of its terms (|W1||X| + |b1| for Z1, not |Z1|, which may cancel). Each scale also carries the
-    upstream ones through |g1′| ≤ 1, |g1″| ≤ 1 and σ′ ≤ 1/4, so that two correct programs differ by at
+    upstream ones through |g′| ≤ 1, |g″| ≤ 1 and σ′ ≤ 1/4, so that two correct programs differ by at
     most a small multiple of ε·scale, however much the value itself cancels (a gradient near a minimum).
     """
-    a, m = np.abs, X.shape[1]
-    W1, b1, W2, b2 = (a(np.asarray(params[k], dtype=np.float64)) for k in ("W1", "b1", "W2", "b2"))
-    X, Y = a(np.asarray(X, dtype=np.float64)), a(np.asarray(Y, dtype=np.float64))
-    s = {"Z1": W1 @ X + b1}
-    s["A1"] = s["Z1"] + a(values["A1"])
-    s["Z2"] = W2 @ s["A1"] + b2
-    s["A2"] = s["Z2"] / 4 + a(values["A2"])
-    s["dZ2"] = s["A2"] + Y
-    s["dZ1"] = W2.T @ s["dZ2"] + a(values["dA1"]) * s["Z1"]
-    s["dW2"] = s["dZ2"] @ s["A1"].T / m
-    s["db2"] = np.sum(s["dZ2"], axis=1, keepdims=True) / m
-    s["dW1"] = s["dZ1"] @ X.T / m
-    s["db1"] = np.sum(s["dZ1"], axis=1, keepdims=True) / m
+    a, m, L = np.abs, X.shape[1], len(params) // 2
+    W, b = ({l: a(np.asarray(params[f"{k}{l}"], dtype=np.float64)) for l in range(1, L + 1)} for k in "Wb")
+    s = {"A0": a(np.asarray(X, dtype=np.float64))}
+    for l in range(1, L + 1):
+        s[f"Z{l}"] = W[l] @ s[f"A{l - 1}"] + b[l]
+        s[f"A{l}"] = (s[f"Z{l}"] + a(values[f"A{l}"])) if l < L else s[f"Z{l}"] / 4 + a(values[f"A{l}"])
+    s[f"dZ{L}"] = s[f"A{L}"] + a(np.asarray(Y, dtype=np.float64))
+    for l in range(L - 1, 0, -1):
+        s[f"dZ{l}"] = W[l + 1].T @ s[f"dZ{l + 1}"] + a(values[f"dA{l}"]) * s[f"Z{l}"]
+    for l in range(1, L + 1):
+        s[f"dW{l}"] = s[f"dZ{l}"] @ s[f"A{l - 1}"].T / m
+        s[f"db{l}"] = np.sum(s[f"dZ{l}"], axis=1, keepdims=True) / m
+    del s["A0"]
     return {k: float(np.max(v)) for k, v in s.items()}
 
 
@@ -85,15 +86,15 @@ class Explanation:
                                f"it, dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
         wide = max(30, max(len(row.equation) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
-        head = f"{'':4}{'equation':{wide}}{'result':15}{'NumPy backend':27}" + "".join(
-            f"{'max|Δ| ' + b:>13}" for b in columns)
+        # the NumPy line's place goes with its code, below the row: the row fits WIDTH with three columns
+        head = f"{'':4}{'equation':{wide}}{'result':15}" + "".join(f"{'max|Δ| ' + b:>13}" for b in columns)
         lines += [head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>13}" for b in columns)
             result = f"{row.result} {row.shape}"
-            lines.append(f"{row.id:4}{row.equation:{wide}}{result:15}{row.numpy_line:27}{diffs}")
+            lines.append(f"{row.id:4}{row.equation:{wide}}{result:15}{diffs}")
             for i, code in enumerate(row.numpy_code):
-                lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{code}")
+                lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{row.numpy_line + ': ' if i == 0 else ''}{code}")
             for b in columns:
                 lines += textwrap.wrap(row.roles[b], WIDTH, initial_indent=f"{'':6}{b + ':':7}",
                                        subsequent_indent=" " * 13)
@@ -109,6 +110,18 @@ class Explanation:
         for title, text in self.notes:
             lines += ["", title] + textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")
         return "\n".join(lines)
+
+
+def measure(row, name, columns, values, reference, scales):
+    """Fill row.max_abs and row.rounding: each column's max |hand-written − autograd| of array `name`, and that
+    over the array's rounding scale; None for a backend that did not run."""
+    for c in columns:
+        if c not in values:
+            row.max_abs[c] = row.rounding[c] = None
+            continue
+        diff = float(np.max(np.abs(np.asarray(values[c][name], dtype=np.float64) - reference[name])))
+        row.max_abs[c] = diff
+        row.rounding[c] = diff / scales[name] if scales[name] > 0 else (0.0 if diff == 0 else np.inf)
 
 
 def _figure(row, backend, tol):
@@ -129,6 +142,21 @@ def default_backends(activation, dtype, device=None):
     return backends, missing
 
 
+def evaluate(params, X, Y, backends, missing):
+    """(reference backend, params, X, Y checked, every backend's forward values, intermediates and gradients,
+    the reference's, their rounding scales, missing, the table's columns: the other backends, then the missing)."""
+    names = list(backends)
+    ref = backends[names[0]]
+    X, Y = check_data(X, Y, ref.dtype)
+    params = check_params(params, X.shape[0], Y.shape[0], ref.dtype)
+    values = {name: {**b.forward(params, X), **b.intermediates(params, X, Y), **b.gradients(params, X, Y)}
+              for name, b in backends.items()}
+    reference = values[names[0]]
+    missing = dict(missing or {})
+    columns = [n for n in names[1:] + list(missing) if n != names[0]]
+    return ref, params, X, Y, values, reference, rounding_scales(params, X, Y, reference), missing, columns
+
+
 def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as given"):
     """The ten equations with their NumPy lines, autograd counterparts and live differences.
 
@@ -142,17 +170,8 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
     Returns:
         Explanation: str() is the table; .ok is true when every difference is at rounding level.
     """
-    names = list(backends)
-    ref = backends[names[0]]
-    X, Y = check_data(X, Y, ref.dtype)
-    params = check_params(params, X.shape[0], Y.shape[0], ref.dtype)
+    ref, params, X, Y, values, reference, scales, missing, columns = evaluate(params, X, Y, backends, missing)
     m = X.shape[1]
-    values = {name: {**b.forward(params, X), **b.intermediates(params, X, Y), **b.gradients(params, X, Y)}
-              for name, b in backends.items()}
-    reference = values[names[0]]
-    scales = rounding_scales(params, X, Y, reference)
-    missing = dict(missing or {})
-    columns = [n for n in names[1:] + list(missing) if n != names[0]]
     found = roles(ref.activation, params, m)
     numpy_path = Path(impls.backends.numpy.__file__)
     tags = tagged_lines(numpy_path)
@@ -167,13 +186,7 @@ def explain(params, X, Y, *, backends, missing=None, dataset="custom", at="as gi
                   tuple(reference[eq.yields].shape),
                   f"{relative(numpy_path)}:{number}" if number else relative(numpy_path), code,
                   {c: found[eq.id].get(c, "a backend given by the caller") for c in columns})
-        for c in columns:
-            if c not in values:
-                row.max_abs[c] = row.rounding[c] = None
-                continue
-            diff = float(np.max(np.abs(np.asarray(values[c][eq.yields], dtype=np.float64) - reference[eq.yields])))
-            row.max_abs[c] = diff
-            row.rounding[c] = diff / scales[eq.yields] if scales[eq.yields] > 0 else (0.0 if diff == 0 else np.inf)
+        measure(row, eq.yields, columns, values, reference, scales)
         rows.append(row)
     settings = {"dataset": dataset, "X_shape": X.shape, "Y_shape": Y.shape, "n_h": params["W1"].shape[0],
                 "activation": ref.activation, "dtype": ref.dtype, "m": m, "at": at}
