@@ -13,14 +13,14 @@ from compare.bench import measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
-from conftest import make_backend, random_problem
-from impls.base import PARAM_NAMES
+from conftest import DEEP_DIMS, deep_problem, make_backend, random_problem
+from impls.base import PARAM_NAMES, param_names
 
 FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
 
 
 def _flat(params):
-    return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in PARAM_NAMES])
+    return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in param_names(len(params) // 2)])
 
 
 def _step_error(got, reference, start):
@@ -37,6 +37,24 @@ def test_plain_loop_takes_the_numpy_backends_steps(dtype):
     assert _step_error(plain, reference, params) < STEP_RTOL[dtype]
     # the measure separates: a learning rate off by one part in 1e4 is far outside it
     assert _step_error(references.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
+
+
+@pytest.mark.parametrize("L", [1, 2, 4])
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_course_deep_loop_takes_the_numpy_backends_relu_steps(L, dtype):
+    X, Y, params = deep_problem(DEEP_DIMS[L], 40, seed=6, dtype=dtype)
+    reference = make_backend("numpy", activation="relu", dtype=dtype).train(
+        params, X, Y, learning_rate=0.3, iterations=10).params
+    course = references.course_deep_loop(params, X, Y, 0.3, 10)
+    assert all(course[k].dtype == dtype and course[k].shape == params[k].shape for k in params)
+    assert _step_error(course, reference, params) < STEP_RTOL[dtype]
+    # the measure separates: a learning rate off by one part in 1e4 is far outside it
+    assert _step_error(references.course_deep_loop(params, X, Y, 0.3 * (1 + 1e-4), 10), reference, params) > 1e-5
+    # and the course's helpers are the course's: every layer's dA_prev, dA0 = W1ᵀ dZ1 included
+    AL, caches = references.course_L_model_forward(X, params)
+    grads = references.course_L_model_backward(AL, Y, caches)
+    assert sorted(grads) == sorted([f"dA{l}" for l in range(L)] + [f"d{k}" for k in params])
+    assert grads["dA0"].shape == X.shape
 
 
 @pytest.mark.parametrize("n_y", [1, 2])

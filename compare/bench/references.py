@@ -37,6 +37,93 @@ def plain_numpy_loop(params, X, Y, learning_rate, iterations):
     return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
 
+# The week-4 application's loop as the course writes it ("Building your Deep Neural Network: Step by Step" and
+# dnn_app_utils): its helpers with their caches, the ReLU hidden layers and the sigmoid output, dAL from the
+# cost's formula, and every layer's dA_prev including dA0 = W1ᵀ dZ1, which no parameter needs.
+
+def course_sigmoid(Z):
+    return 1 / (1 + np.exp(-Z)), Z
+
+
+def course_relu(Z):
+    return np.maximum(0, Z), Z
+
+
+def course_relu_backward(dA, Z):
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    return dZ
+
+
+def course_sigmoid_backward(dA, Z):
+    s = 1 / (1 + np.exp(-Z))
+    return dA * s * (1 - s)
+
+
+def course_linear_activation_forward(A_prev, W, b, activation):
+    Z = np.dot(W, A_prev) + b
+    A, activation_cache = course_sigmoid(Z) if activation == "sigmoid" else course_relu(Z)
+    return A, ((A_prev, W, b), activation_cache)
+
+
+def course_L_model_forward(X, parameters):
+    caches = []
+    A = X
+    L = len(parameters) // 2
+    for l in range(1, L):
+        A, cache = course_linear_activation_forward(A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+        caches.append(cache)
+    AL, cache = course_linear_activation_forward(A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+    caches.append(cache)
+    return AL, caches
+
+
+def course_linear_activation_backward(dA, cache, activation):
+    (A_prev, W, b), Z = cache
+    dZ = course_sigmoid_backward(dA, Z) if activation == "sigmoid" else course_relu_backward(dA, Z)
+    m = A_prev.shape[1]
+    dW = 1 / m * np.dot(dZ, A_prev.T)
+    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
+    dA_prev = np.dot(W.T, dZ)
+    return dA_prev, dW, db
+
+
+def course_L_model_backward(AL, Y, caches):
+    grads = {}
+    L = len(caches)
+    Y = Y.reshape(AL.shape)
+    dAL = - (np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = course_linear_activation_backward(
+        dAL, caches[L - 1], "sigmoid")
+    for l in reversed(range(L - 1)):
+        grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = course_linear_activation_backward(
+            grads["dA" + str(l + 1)], caches[l], "relu")
+    return grads
+
+
+def course_update_parameters(params, grads, learning_rate):
+    parameters = params.copy()
+    for l in range(len(parameters) // 2):
+        parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]
+        parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * grads["db" + str(l + 1)]
+    return parameters
+
+
+def course_deep_loop(params, X, Y, learning_rate, iterations):
+    """The week-4 application's L_layer_model as the course writes it, from `params` (without the cost it also
+    computes each step): ReLU hidden layers, a sigmoid output, any depth.
+
+    Returns:
+        dict W1, b1, …, WL, bL after `iterations` steps.
+    """
+    parameters = params
+    for _ in range(iterations):
+        AL, caches = course_L_model_forward(X, parameters)
+        grads = course_L_model_backward(AL, Y, caches)
+        parameters = course_update_parameters(parameters, grads, learning_rate)
+    return parameters
+
+
 class SklearnLoop:
     """scikit-learn's MLPClassifier as the same full-batch gradient descent, started from `params`.
 
