@@ -86,6 +86,30 @@ def test_floor_is_the_gradients_two_big_products(framework, dtype):
     assert rel_error(dZ1XT / X.shape[1], numpy_backend.gradients(params, X, Y)["dW1"]) < BACKEND_RTOL[dtype]
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_deep_floor_is_every_product_of_the_deep_gradient_but_dA0(framework, dtype):
+    if framework != "numpy":
+        pytest.importorskip(framework)
+    L = 4
+    X, Y, params = deep_problem(DEEP_DIMS[L], 30, seed=7, dtype=dtype)
+    backend = make_backend("numpy", activation="relu", dtype=dtype)
+    cache, inner = backend.forward(params, X), backend.intermediates(params, X, Y)
+    grads = backend.gradients(params, X, Y)
+    Ws = [params[f"W{l}"] for l in range(1, L + 1)]
+    As = [X] + [cache[f"A{l}"] for l in range(1, L)]
+    dZs = [inner[f"dZ{l}"] for l in range(1, L + 1)]
+    prepare, products = references.deep_floor_products(framework)
+    forward, weights, back = ([np.asarray(a) for a in part] for part in products(*prepare(Ws, As, dZs)))
+    assert (len(forward), len(weights), len(back)) == (L, L, L - 1)
+    assert all(a.dtype == dtype for a in forward + weights + back)
+    for l in range(1, L + 1):  # F1 F3 without the bias, B2 B5 without the 1/m, B4's W_lᵀ·dZ_l = dA_{l−1}
+        assert rel_error(forward[l - 1] + params[f"b{l}"], cache[f"Z{l}"]) < BACKEND_RTOL[dtype]
+        assert rel_error(weights[l - 1] / X.shape[1], grads[f"dW{l}"]) < BACKEND_RTOL[dtype]
+        if l > 1:
+            assert rel_error(back[l - 2], inner[f"dA{l - 1}"]) < BACKEND_RTOL[dtype]
+
+
 def _allocate(framework, mb):
     """fn() that allocates and fills `mb` MB in `framework`, and keeps it until it returns."""
     n = mb * 2 ** 20 // 8
