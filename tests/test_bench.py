@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import impls
-from compare.bench import measure, references, report, workloads
+from compare.bench import deep, measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
@@ -171,6 +171,36 @@ def test_targets_are_judged_on_this_runs_ratios():
     }
 
 
+def test_deep_targets_are_judged_and_a_miss_says_what_bounds_it():
+    def rounds(*values):
+        return (float(np.median(values)), list(values))
+
+    app = {"course loop": rounds(10.0, 20.0), "numpy": rounds(11.0, 24.0), "floor (numpy)": rounds(5.0, 10.0)}
+    large = {("floor", "numpy"): rounds(1.0), ("numpy", "compute"): rounds(1.3), ("pass", "numpy"): rounds(0.01),
+             ("floor", "tape"): rounds(1.0), ("tape", "compute"): rounds(1.5), ("pass", "tape"): rounds(0.01)}
+    checks = deep.deep_targets(["numpy", "tape"], app, large)
+    assert {c["what"]: (c["value"], c["met"]) for c in checks} == {
+        "numpy deep step ≤ 1.15× course loop": (pytest.approx(1.15), True),   # 1.1 and 1.2
+        "numpy deep gradient ≤ 1.3× its floor": (pytest.approx(1.3), True),
+        "tape deep gradient ≤ 1.3× its floor": (pytest.approx(1.5), False)}
+    shapes = deep.deep_shapes(quick=True)
+    (line,) = deep.deep_bounds([c for c in checks if not c["met"]], app, large, shapes, {})
+    # 0.5 s beyond the floor is 50 passes of 10 ms; then the same call measured again on one thread
+    assert line.startswith("tape, deep large: gradient compute 1500 ms = its floor 1000 ms + 500 ms")
+    assert "50.0 elementwise passes over an (24, m) array" in line and "on one thread, in CPU time" in line
+
+
+def test_deep_shapes_are_the_issues_and_hidden_replaces_both_networks_hidden_layers():
+    full = deep.deep_shapes(quick=False)
+    assert (full.app_dims, full.app_m) == ([12288, 20, 7, 5, 1], 209)
+    assert (full.large_dims, full.large_m) == ([784, 512, 512, 512, 1], 20000)
+    mine = deep.deep_shapes(quick=False, hidden=[64, 32])
+    assert (mine.app_dims, mine.large_dims, mine.large_m) == ([12288, 64, 32, 1], [784, 64, 32, 1], 20000)
+    X, Y, params = deep.app_problem(full.app_dims, full.app_m)
+    assert X.shape == (12288, 209) and X.min() >= 0 and X.max() <= 1 and np.allclose(X * 255, np.round(X * 255))
+    assert set(np.unique(Y)) == {0.0, 1.0} and impls.layer_dims(params) == full.app_dims
+
+
 def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
     pytest.importorskip("jax")
     from impls.backends.jax import aligned
@@ -211,7 +241,17 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     assert set(figures) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
     busy = "torch" in names
     assert ("Busy machine: the course's run" in text) == busy and "Data parallel: " in text
-    assert len(figures["targets"]) == sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names) + busy
+    assert len(figures["targets"]) == (sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names) + busy
+                                       + ("numpy" in names) + len(names))  # the deep step's and each deep floor's
+    deep_text = text.split("Deep workload, the week-4 application")[1].split("Scaling: ")[0]
+    assert "Deep workload, large: random data, layer_dims [40, 24, 24, 24, 1], m=600" in deep_text
+    for name in ("course loop", *names, "floor (numpy)"):  # ms/step, × course loop
+        row = next(line for line in deep_text.splitlines() if line.strip().startswith(name + " "))
+        assert len(row.split()[len(name.split()):]) == 2 and all(float(c) > 0 for c in row.split()[-2:]), row
+    for name in names:
+        assert f"{name} gradient compute" in deep_text and f"floor ({name})" in deep_text
+    assert set(figures["deep_application"]) == {"course loop", *names, "floor (numpy)"}
+    assert {f"{name} compute" for name in names} <= set(figures["deep_large"])
     # --quick gives no verdict, says why once, and prints no ratio that rounds to 0.00
     targets = text.split("Targets (ratios from this run)")[1]
     assert "MISSED" not in targets and " met" not in targets and text.count("no verdict") == 1

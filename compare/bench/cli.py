@@ -155,7 +155,7 @@ def verdict(plan, run):
         run.bounds = bounds([c for c in missed if not c["group"].startswith("deep")], run.small, run.large,
                             run.memory, run.sweep, plan.settings, run.diagnostics, run.busy)
         run.bounds += deep_bounds([c for c in missed if c["group"].startswith("deep")], run.deep_app,
-                                  run.deep_large, plan.deep)
+                                  run.deep_large, plan.deep, plan.devices)
     return targets_section(run.targets, plan.quick, run.bounds)
 
 

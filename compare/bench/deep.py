@@ -1,5 +1,6 @@
 """The deep workloads: the week-4 application's network, per training step against the course's own loop, and a
 large one whose gradient is timed against its own GEMM floor. Measured, then printed, as the other sections."""
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,35 +75,58 @@ def bench_app(names, shapes, settings):
         return interleaved(measures, settings.repeats)
 
 
-def bench_large(names, devices, shapes, settings):
-    """The large deep workload: {(contender, figure): (median seconds, rounds)}, figures "floor" and "pass" (one
-    elementwise pass over an (n_1, m) array) per framework, "compute" (the gradient on arrays already in the
-    backend's framework) per backend."""
-    from compare.bench.workloads import _elementwise_pass
-
+def _large_calls(names, devices, shapes):
+    """{(contender, figure): fn} of the large deep workload: "floor" per framework, "compute" (the gradient on
+    arrays already in the backend's framework) per backend, each warmed up (compiled) once."""
     dims, m, dtype = shapes.large_dims, shapes.large_m, LARGE["dtype"]
     rng = np.random.RandomState(0)
     X = rng.randn(dims[0], m).astype(dtype)
     Y = (rng.rand(1, m) > 0.5).astype(dtype)
     params = impls.init_deep_params(dims, seed=0, scale=LARGE["scale"], dtype=dtype)
     layers = _layers(dims, m, dtype)
-
-    def once(fn):
-        fn()  # warm-up: compilation
-        return lambda: _clock(fn)
-
-    measures = {}
+    calls = {}
     for framework in dict.fromkeys(["numpy", *names]):
         prepare, products = deep_floor_products(framework, devices.get(framework))
-        arrays = prepare(*layers)
-        measures[("floor", framework)] = once(lambda products=products, arrays=arrays: products(*arrays))
-        measures[("pass", framework)] = once(_elementwise_pass(framework, devices.get(framework), layers[1][1]))
+        calls[("floor", framework)] = lambda products=products, arrays=prepare(*layers): products(*arrays)
     for name in names:
         b = impls.get_backend(name, dtype=dtype, device=devices.get(name), activation=LARGE["activation"])
         q = b._inputs(params, X, Y)
-        gradients = b._hook("_gradients", q[0])
-        measures[(name, "compute")] = once(lambda gradients=gradients, q=q: _ready(gradients(*q)))
+        calls[(name, "compute")] = lambda gradients=b._hook("_gradients", q[0]), q=q: _ready(gradients(*q))
+    for fn in calls.values():
+        fn()
+    return calls, layers[1][1]
+
+
+def bench_large(names, devices, shapes, settings):
+    """The large deep workload: {(contender, figure): (median seconds, rounds)}, figures "floor" and "pass" (one
+    elementwise pass over an (n_1, m) array) per framework, "compute" per backend (_large_calls)."""
+    from compare.bench.workloads import _elementwise_pass
+
+    calls, a = _large_calls(names, devices, shapes)
+    measures = {key: (lambda fn=fn: _clock(fn)) for key, fn in calls.items()}
+    for framework in dict.fromkeys(["numpy", *names]):
+        one = _elementwise_pass(framework, devices.get(framework), a)
+        one()
+        measures[("pass", framework)] = lambda one=one: _clock(one)
     return interleaved(measures, settings.repeats)
+
+
+def cpu_one_thread(name, devices, shapes, repeats=3):
+    """`name`'s deep gradient compute and its framework's floor on one thread, in CPU seconds (which the other
+    processes on a busy machine do not enter): (compute, floor), medians of `repeats` interleaved rounds. Tells
+    a miss of the threads (NumPy's elementwise ops use one core where BLAS uses all) from one of the work."""
+    calls, _ = _large_calls([name], devices, shapes)
+    framework = impls._REGISTRY[name][2] if name in impls.BACKENDS else name
+
+    def cpu(fn):
+        start = time.process_time()
+        fn()
+        return time.process_time() - start
+
+    with one_thread():
+        times = interleaved({k: (lambda fn=fn: cpu(fn)) for k, fn in calls.items() if k[1] == "compute"
+                             or k == ("floor", framework)}, repeats)
+    return times[(name, "compute")][0], times[("floor", framework)][0]
 
 
 def deep_section(app, large, names, devices, shapes, settings):
@@ -149,9 +173,10 @@ def deep_targets(names, app, large):
     return out
 
 
-def deep_bounds(missed, app, large, shapes):
-    """What bounds each missed deep target, from this run's figures: lines of text."""
-    from compare.bench.report import fmt
+def deep_bounds(missed, app, large, shapes, devices):
+    """What bounds each missed deep target, from this run's figures and, for a large one on the CPU, the same
+    gradient and floor measured again on one thread in CPU time: lines of text."""
+    from compare.bench.report import fmt, fmt_ratio
 
     lines = []
     for target in missed:
@@ -164,8 +189,16 @@ def deep_bounds(missed, app, large, shapes):
                          "work, calls and the caches of both")
             continue
         compute, floor, one = (large[k][0] for k in ((name, "compute"), ("floor", name), ("pass", name)))
-        lines.append(f"{name}, deep large: gradient compute {fmt(compute, 1e3)} ms = its floor {fmt(floor, 1e3)} ms "
-                     f"+ {fmt(compute - floor, 1e3)} ms, the time of {(compute - floor) / one:.1f} elementwise passes "
-                     f"over an ({shapes.large_dims[1]}, m) array in {name} ({fmt(one, 1e3)} ms each, allocation "
-                     "included)")
+        line = (f"{name}, deep large: gradient compute {fmt(compute, 1e3)} ms = its floor {fmt(floor, 1e3)} ms "
+                f"+ {fmt(compute - floor, 1e3)} ms, the time of {(compute - floor) / one:.1f} elementwise passes "
+                f"over an ({shapes.large_dims[1]}, m) array in {name} ({fmt(one, 1e3)} ms each, allocation "
+                "included)")
+        if not devices.get(name):
+            cpu_compute, cpu_floor = cpu_one_thread(name, devices, shapes)
+            ratio = cpu_compute / cpu_floor
+            line += (f"; on one thread, in CPU time: {fmt(cpu_compute, 1e3)} ms against {fmt(cpu_floor, 1e3)} ms, "
+                     f"{fmt_ratio(ratio)}× its floor, so " + (
+                         "the miss is the threads: the products use every core, its elementwise work one"
+                         if ratio <= LARGE_TARGET else "the work itself is more than the products"))
+        lines.append(line)
     return lines
