@@ -269,6 +269,7 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     (["--workers", "two"], "argument --workers: 'two' is not a whole number"),
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
+    (["--hidden", "20,0,5"], "argument --hidden: '20,0,5': each hidden layer's size must be a whole number >= 1"),
 ])
 @pytest.mark.slow
 def test_usage_errors_exit_2_with_one_line(args, message):
