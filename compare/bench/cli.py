@@ -200,7 +200,8 @@ def register(subparsers):
     from compare.deep_flags import hidden_layers
 
     p = subparsers.add_parser("bench", help="time and memory of every backend against the GEMM floor, the plain "
-                              "NumPy loop and scikit-learn, as ratios measured in one run (a few minutes)")
+                              "NumPy loop, the course's deep loop and scikit-learn, as ratios measured in one run "
+                              "(several minutes)")
     p.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
                    help="comma-separated (default: every installed backend)")
     p.add_argument("--device", default=None,
