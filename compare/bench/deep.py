@@ -197,8 +197,8 @@ def deep_bounds(missed, app, large, shapes, devices):
             cpu_compute, cpu_floor = cpu_one_thread(name, devices, shapes)
             ratio = cpu_compute / cpu_floor
             line += (f"; on one thread, in CPU time: {fmt(cpu_compute, 1e3)} ms against {fmt(cpu_floor, 1e3)} ms, "
-                     f"{fmt_ratio(ratio)}× its floor, so " + (
-                         "the miss is the threads: the products use every core, its elementwise work one"
-                         if ratio <= LARGE_TARGET else "the work itself is more than the products"))
+                     f"{fmt_ratio(ratio)}× its floor: " + (
+                         "within the target, so the miss comes with the threads (or the load), not the work"
+                         if ratio <= LARGE_TARGET else "the work beyond the products, not the threads"))
         lines.append(line)
     return lines
