@@ -2,16 +2,19 @@
 sign, transpose, activation and accumulation mistakes, recognised from the numbers."""
 import numpy as np
 
+from compare.equations import BACKWARD, FORWARD, PRODUCED_BY
 from compare.numerics import largest, norm_ratio
 from compare.tolerances import BACKEND_RTOL, RATIO_RTOL
 from impls.base import CACHE_NAMES, GRAD_NAMES, INTERMEDIATE_NAMES
 
-# The computation in order, each value with its equation and the method that gives it.
-WALK = [("Z1", "F1"), ("A1", "F2"), ("Z2", "F3"), ("A2", "F4"), ("J", "cost"), ("dZ2", "B1"), ("dA1", "B4"),
-        ("dZ1", "B4"), ("dW2", "B2"), ("db2", "B3"), ("dW1", "B5"), ("db1", "B6")]
+# The computation in the order backpropagation computes it: the forward pass, the cost, the backward pass's
+# intermediates dZ2, dA1, dZ1 (the first to differ is where a mistake starts), then the gradients in the
+# table's order. Each value's equation comes from the one table (dA1 = W2ᵀ dZ2 is B4's first half).
+GRADIENTS = tuple(e.yields for e in BACKWARD if e.yields in GRAD_NAMES)  # dW2, db2, dW1, db1
+WALK = (*(e.yields for e in FORWARD), "J", *INTERMEDIATE_NAMES, *GRADIENTS)
+EQUATION = {**PRODUCED_BY, "J": "cost"}
 METHOD = {**dict.fromkeys(CACHE_NAMES, "forward"), "J": "cost", **dict.fromkeys(INTERMEDIATE_NAMES, "intermediates"),
           **dict.fromkeys(GRAD_NAMES, "gradients")}
-EQUATION = dict(WALK)
 SMALL_WHOLE = range(2, 17)  # workers, outputs, devices: the counts a sum over parts plausibly has
 
 
@@ -36,7 +39,7 @@ def walk(ref_values, got_values, dtype):
             absent from got_values is one the backend does not provide.
     """
     out = {}
-    for name, _ in WALK:
+    for name in WALK:
         method = METHOD[name]
         if method not in got_values or method not in ref_values:
             continue
@@ -79,40 +82,41 @@ def first_difference(stats, dtype):
 
 
 def _multiple(ref, got, dtype):
-    """r where got = r·ref exactly (to RATIO_RTOL), else None."""
+    """The factor k where got = k·ref exactly (to RATIO_RTOL), else None."""
     a, b = np.ravel(np.asarray(ref, dtype=np.float64)), np.ravel(np.asarray(got, dtype=np.float64))
     big = largest(a, b)
     if big == 0 or not np.isfinite(big) or not np.any(a):
         return None
     a, b = a / big, b / big  # scaled first: no norm of huge values overflows
-    r = float(a @ b / (a @ a))
-    return r if np.linalg.norm(b - r * a) <= RATIO_RTOL[dtype] * np.linalg.norm(b) else None
+    factor = float(a @ b / (a @ a))
+    return factor if np.linalg.norm(b - factor * a) <= RATIO_RTOL[dtype] * np.linalg.norm(b) else None
 
 
-def _near(r, target, dtype):
-    return abs(r - target) <= RATIO_RTOL[dtype] * abs(target)
+def _near(factor, target, dtype):
+    return abs(factor - target) <= RATIO_RTOL[dtype] * abs(target)
 
 
 def scale_mistake(name, ref, got, m, dtype):
     """An exact multiple: m (summed), 1/m (averaged twice), −1 (sign), k or 1/k for a small whole k."""
-    r = _multiple(ref, got, dtype)
-    if r is None:
+    factor = _multiple(ref, got, dtype)
+    if factor is None:
         return None
-    if _near(r, m, dtype):
+    if _near(factor, m, dtype):
         return f"{name} is exactly m = {m} times the reference's: it sums over the m examples instead of averaging."
-    if _near(r, 1 / m, dtype):
+    if _near(factor, 1 / m, dtype):
         return f"{name} is exactly 1/m = 1/{m} of the reference's: it divides by m twice."
-    if _near(r, -1, dtype):
+    if _near(factor, -1, dtype):
         return f"{name} is the reference's with its sign flipped."
     for k in SMALL_WHOLE:
-        if _near(r, k, dtype):
+        if _near(factor, k, dtype):
             return (f"{name} is exactly {k} times the reference's: it sums over {k} parts (workers, outputs) "
                     "where their mean was meant.")
-        if _near(r, 1 / k, dtype):
+        if _near(factor, 1 / k, dtype):
             return (f"{name} is exactly 1/{k} of the reference's: it divides by {k} once too often "
                     "(averaged twice over workers or outputs).")
     if np.size(ref) > 1:  # a scalar is always some multiple of another: only the named factors say anything
-        return f"{name} is {r:.4g} times the reference's throughout: a constant factor (a scale, a step size) is off."
+        return (f"{name} is {factor:.4g} times the reference's throughout: a constant factor (a scale, a step size) "
+                "is off.")
     return None
 
 
@@ -143,13 +147,13 @@ def accumulates(first, second, dtype):
     if not hasattr(second, "keys"):
         return None
     whole = np.concatenate([np.ravel(first[k]) for k in GRAD_NAMES])
-    for k in ("dW2", "db2", "dW1", "db1"):
+    for k in GRADIENTS:
         if k not in second or np.shape(second[k]) != np.shape(first[k]):
             continue
         stats = value_stats(first[k], second[k], dtype, whole)
         if not stats["relative"] < BACKEND_RTOL[dtype]:  # NaN changed too
-            r = _multiple(first[k], second[k], dtype)
-            times = f"{r:.3g} times the first call's" if r is not None else "not the first call's"
+            factor = _multiple(first[k], second[k], dtype)
+            times = f"{factor:.3g} times the first call's" if factor is not None else "not the first call's"
             return k, stats, (f"its gradients change between two identical calls ({k} on the second call is "
                               f"{times}): it accumulates into a buffer that is never cleared.")
     return None
@@ -157,7 +161,7 @@ def accumulates(first, second, dtype):
 
 def split_gradients(stats, dtype):
     """One parameter's gradient right and another's wrong: the mistake is in the wrong ones' own equations."""
-    grads = [k for k in ("dW2", "db2", "dW1", "db1") if k in stats]
+    grads = [k for k in GRADIENTS if k in stats]
     good = [k for k in grads if agrees(stats[k], dtype)]
     bad = [k for k in grads if k not in good]
     if not good or not bad:
@@ -177,9 +181,9 @@ def diagnose(ref_values, got_values, m, activation, dtype):
         changed = accumulates(first[0], again[0], dtype)
         if changed:
             k, s, sentence = changed
-            line = (f"first difference at {EQUATION[k]} ({k}) on a second identical call of gradients: ‖Δ‖/‖g‖ = "
-                    f"{s['relative']:.2g}, max |Δ| {s['max_abs']:.2g}; on the first call every value compared "
-                    f"({', '.join(stats)}) agrees")
+            line = (f"first difference at {EQUATION[k]} ({k}) on a second identical call of gradients: "
+                    f"‖Δ‖/‖g‖ = {s['relative']:.2g}, max |Δ| {s['max_abs']:.2g}; on the first call every value "
+                    f"compared ({', '.join(stats)}) agrees")
             return stats, k, line, [sentence]
     if where is not None and isinstance(stats[where], dict):
         method = METHOD[where]

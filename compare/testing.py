@@ -13,7 +13,7 @@ A backend given as a spec (a built-in name, FILE.py:CLASS, MODULE:CLASS, an entr
 command line constructs it, a user's class in a process of its own. An object passed in runs in the test's own
 process: the comparison gives it copies of its inputs and catches what it raises, but it can still change
 what this process computes for the reference (patch NumPy, change JAX's settings) or end the process
-(os._exit); see the README's "Your own implementation".
+(os._exit); see docs/your-own.md.
 """
 from compare.comparison import compare_backends
 

@@ -6,7 +6,11 @@ equality with numpy test_data_parallel.py proves on its own), and runs hypothesi
 `python -m pytest --all` runs everything with the thorough profile: what CI runs. `-m EXPR` picks by marker
 instead (`-m slow` runs only the slow tests); HYPOTHESIS_PROFILE=quick|thorough overrides the profile.
 """
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 
 # jax-sharded needs N devices, and JAX reads this once, when it starts: before any test imports it.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
@@ -16,6 +20,7 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 import impls  # noqa: E402
+from impls.processes import descendants  # noqa: E402
 
 WORKERS = 3  # the data-parallel backends in every backend test: uneven shards on most m
 LEFT_OUT = ("slow", "dataparallel")  # the markers the default run leaves out
@@ -81,15 +86,11 @@ def make_backend(name, **kwargs):
     return _BACKENDS[key]
 
 
-def random_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
-    """Random data and parameters away from the degenerate start (non-zero biases, O(1) weights)."""
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n_x, m)
-    Y = (rng.rand(n_y, m) > 0.5).astype(float)
-    params = impls.init_params(n_x, n_h, n_y, seed=seed, scale=0.5)
-    params["b1"] = rng.randn(n_h, 1) * 0.5
-    params["b2"] = rng.randn(n_y, 1) * 0.5
-    return X.astype(dtype), Y.astype(dtype), {k: v.astype(dtype) for k, v in params.items()}
+def nondegenerate_problem(n_x, n_h, n_y, m, seed=0, dtype="float64"):
+    """Random data of the sizes given and parameters away from the degenerate start (O(1) weights, non-zero
+    biases), so that every gradient is far from zero and a wrong one shows. The bench times the course's own
+    start instead (course_start_problem); check draws the sizes too (distinct_sizes_problem)."""
+    return deep_problem([n_x, n_h, n_y], m, seed, dtype)
 
 
 @pytest.fixture(params=impls.BACKENDS)
@@ -98,12 +99,99 @@ def backend_name(request):
     return request.param
 
 
+# --- processes a test starts: none outlives the test, however it ends ------------------------------------------
+
+def end_tree(proc):
+    """Kill a process a test started and everything below it, unless it has ended; close its pipes. The
+    descendants are listed before the kill, while they are still below it."""
+    if proc.poll() is None:
+        below = descendants(proc.pid)
+        for pid in [proc.pid, *below]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+@contextlib.contextmanager
+def started(argv, **popen):
+    """subprocess.Popen(argv, **popen) for the length of the block; then killed with all it started, whether
+    the block ended well, on a failed assert or on a timeout (a timed-out communicate() kills nothing)."""
+    proc = subprocess.Popen(argv, **popen)
+    try:
+        yield proc
+    finally:
+        end_tree(proc)
+
+
+def run_process(argv, *, timeout=300, input=None, check=False, capture_output=False, **popen):
+    """subprocess.run, but a timeout kills the process with everything it started, not the process alone."""
+    if capture_output:
+        popen.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if input is not None:
+        popen["stdin"] = subprocess.PIPE
+    with started(argv, **popen) as proc:
+        out, err = proc.communicate(input, timeout=timeout)
+    if check and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def run_compare(*args, **kwargs):
+    """`python -m compare ARGS` as a user runs it, its output captured as text (run_process's keywords)."""
+    return run_process([sys.executable, "-m", "compare", *map(str, args)], capture_output=True, text=True, **kwargs)
+
+
+def alive(pid):
+    """Whether a process is there and not a zombie (dead, waiting for its parent to read its status)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children():
+    """This process's live children that are not supervisors of impls/processes.py (those die with it, and the
+    session's torch-ddp groups are kept on purpose), each with its command line."""
+    found = {}
+    for pid in descendants(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and alive(pid) and "impls/processes.py" not in command:
+            found[pid] = command
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """Every test ends what it started: one that leaves a child running fails, and the child is killed."""
+    before = set(_children())
+    yield
+    left = {pid: command for pid, command in _children().items() if pid not in before}
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    assert not left, f"the test left processes running (now killed): {left}"
+
+
 # Layer widths that all differ, L = 1 … 4: a mistake that swaps two layers' sizes cannot fit by chance.
 DEEP_DIMS = {1: [3, 2], 2: [3, 4, 2], 3: [3, 4, 5, 2], 4: [3, 4, 5, 6, 2]}
 
 
 def deep_problem(layer_dims, m, seed=0, dtype="float64"):
-    """random_problem for any depth: O(1) weights and non-zero biases, away from the degenerate start."""
+    """nondegenerate_problem at any depth (layer_dims as the course's): the same numbers at L = 2."""
     rng = np.random.RandomState(seed)
     X = rng.randn(layer_dims[0], m)
     Y = (rng.rand(layer_dims[-1], m) > 0.5).astype(float)

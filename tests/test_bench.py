@@ -1,8 +1,6 @@
 """The bench: its references compute what the backends compute, its memory probe sees every framework's
 allocations, its report has every figure. Speed itself is the bench's to report, never a test's."""
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +11,7 @@ from compare.bench import deep, measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
-from conftest import DEEP_DIMS, deep_problem, make_backend, random_problem
+from conftest import DEEP_DIMS, deep_problem, make_backend, nondegenerate_problem, run_compare
 from impls.base import PARAM_NAMES, param_names
 
 FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
@@ -30,7 +28,7 @@ def _step_error(got, reference, start):
 
 @pytest.mark.parametrize("dtype", impls.DTYPES)
 def test_plain_loop_takes_the_numpy_backends_steps(dtype):
-    X, Y, params = random_problem(3, 5, 1, 40, seed=3, dtype=dtype)
+    X, Y, params = nondegenerate_problem(3, 5, 1, 40, seed=3, dtype=dtype)
     reference = make_backend("numpy", dtype=dtype).train(params, X, Y, learning_rate=0.5, iterations=10).params
     plain = references.plain_numpy_loop(params, X, Y, 0.5, 10)
     assert all(plain[k].dtype == dtype and plain[k].shape == params[k].shape for k in PARAM_NAMES)
@@ -59,7 +57,7 @@ def test_course_deep_loop_takes_the_numpy_backends_relu_steps(L, dtype):
 
 @pytest.mark.parametrize("n_y", [1, 2])
 def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
-    X, Y, params = random_problem(3, 5, n_y, 40, seed=4)
+    X, Y, params = nondegenerate_problem(3, 5, n_y, 40, seed=4)
     reference = make_backend("numpy").train(params, X, Y, learning_rate=0.5, iterations=10).params
     loop = references.SklearnLoop(params, X, Y, 0.5)
     got = loop.run(10)
@@ -75,7 +73,7 @@ def test_sklearn_is_the_same_gradient_descent_from_our_start(n_y):
 def test_floor_is_the_gradients_two_big_products(framework, dtype):
     if framework != "numpy":
         pytest.importorskip(framework)
-    X, Y, params = random_problem(6, 5, 1, 30, seed=5, dtype=dtype)
+    X, Y, params = nondegenerate_problem(6, 5, 1, 30, seed=5, dtype=dtype)
     numpy_backend = make_backend("numpy", dtype=dtype)
     dZ1 = numpy_backend.intermediates(params, X, Y)["dZ1"]
     prepare, products = references.floor_products(framework)
@@ -215,8 +213,7 @@ def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
 
 
 def run_bench(*args):
-    return subprocess.run([sys.executable, "-m", "compare", "bench", *args], capture_output=True, text=True,
-                          timeout=600)
+    return run_compare("bench", *args, timeout=600)
 
 
 @pytest.mark.slow
@@ -298,7 +295,7 @@ def test_asking_for_a_missing_gpu_says_so_in_one_line():
 def test_the_faster_cost_forms_are_exact_at_their_kinks_and_in_saturation(backend_name, dtype):
     """torch's softplus (threshold 40) and JAX's max(z, 0) + log1p(exp(min(z, -z))) replace logaddexp for
     speed; at Z2 = 0 (the all-zero start) and at |Z2| far past 40 they must still give σ(Z2) − Y."""
-    X, Y, params = random_problem(3, 4, 2, 30, seed=6, dtype=dtype)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 30, seed=6, dtype=dtype)
     backend, reference = make_backend(backend_name, dtype=dtype), make_backend("numpy", dtype=dtype)
     zero = impls.init_params(3, 4, 2, scale=0, dtype=dtype)  # Z2 = 0 exactly: dZ2 = 1/2 − Y
     np.testing.assert_allclose(backend.gradients(zero, X, Y)["db2"], np.mean(0.5 - Y, axis=1, keepdims=True),
@@ -318,13 +315,12 @@ def test_ratios_keep_significant_digits_instead_of_reading_0_00():
 
 
 def test_busy_processes_end_with_the_block_also_on_an_error(monkeypatch):
-    started = []
+    started, start = [], workloads.processes.start
 
-    class Recorded(subprocess.Popen):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            started.append(self)
-    monkeypatch.setattr(workloads.subprocess, "Popen", Recorded)
+    def recorded(*args, **kwargs):
+        started.append(start(*args, **kwargs))
+        return started[-1]
+    monkeypatch.setattr(workloads.processes, "start", recorded)
     with pytest.raises(KeyError):
         with workloads.busy_cores(2):
             assert len(started) == 2 and all(p.poll() is None for p in started)  # spinning

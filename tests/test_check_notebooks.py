@@ -4,7 +4,6 @@ import itertools
 import json
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -228,8 +227,8 @@ def test_an_update_in_place_returning_none_is_a_note_not_a_failure(tmp_path):
     source = (STUDENTS / "in_place_update.py").read_text()
     path = tmp_path / "none.py"
     returned = "    print(\"updated, W1[0, 0] =\", parameters[\"W1\"][0, 0])\n    return parameters"
-    path.write_text(source.replace(returned, "    pass").replace("        parameters = update_parameters(parameters, grads)",
-                                                                 "        update_parameters(parameters, grads)"))
+    path.write_text(source.replace(returned, "    pass").replace(
+        "        parameters = update_parameters(parameters, grads)", "        update_parameters(parameters, grads)"))
     result = check_file(path)
     assert result.ok, result.functions
     assert any("updates the parameters in place and returns None" in n for n in result.notes)
@@ -263,36 +262,3 @@ def test_the_json_of_a_notebook_class_keeps_what_each_printed(tmp_path, capsys):
                  "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["files"]
     assert [r["verdict"] for r in rows] == ["pass", "pass"] and "dW1 =" in rows[1]["output"]
-
-
-def test_the_readme_shows_grading_from_a_notebook_and_quotes_real_output(capsys):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"^ *```(\w*)\n(.*?)^ *```$", readme, re.M | re.S)
-    snippet = next(textwrap.dedent(block) for kind, block in blocks
-                   if kind == "python" and "from compare.teach.check import grade" in block)
-    namespace = course_namespace()
-    exec(compile(snippet, "<README>", "exec"), namespace)  # a notebook's cell: the functions are its globals
-    results = [grade(namespace["forward_propagation"], namespace["backward_propagation"]), grade(namespace)]
-    assert [r.points for r in results] == [10, 16]
-    quoted = next(textwrap.dedent(block) for kind, block in blocks
-                  if "$ python -m compare check tests/notebooks/W3A1_2021_mistakes.ipynb" in block)
-    lines = quoted.splitlines()
-    assert main(["check", str(NOTEBOOKS / "W3A1_2021_mistakes.ipynb")]) == 1
-    assert capsys.readouterr().out.splitlines() == lines[1:]
-
-
-def course_namespace():
-    namespace = {}
-    exec(compile((STUDENTS / "right_course.py").read_text(), "<notebook cell>", "exec"), namespace)
-    return namespace
-
-
-def test_the_readme_quotes_the_class_run_as_it_prints(tmp_path, monkeypatch, capsys):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    quoted = next(textwrap.dedent(block) for kind, block in re.findall(r"^ *```(\w*)\n(.*?)^ *```$", readme,
-                                                                       re.M | re.S)
-                  if "$ python -m compare check tests/notebooks --csv grades.csv" in block).splitlines()
-    monkeypatch.chdir(ROOT)
-    assert main(["check", "tests/notebooks", "--csv", str(tmp_path / "grades.csv")]) == 1
-    assert capsys.readouterr().out.splitlines()[:-1] == quoted[1:-1]
-    assert quoted[-1] == "CSV gradebook written to grades.csv"

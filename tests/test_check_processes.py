@@ -14,19 +14,12 @@ import pytest
 
 from compare.cli import main
 from compare.teach.check import check_file, runner
-from compare.teach.check.processes import descendants
+from conftest import alive, started
+from impls.processes import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = ROOT / "tests" / "students"
 HOSTILE = STUDENTS / "hostile"
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1][0] != "Z"  # a zombie is dead, waiting for its parent
-    except OSError:
-        return False
 
 
 def wait_for(predicate, seconds):
@@ -52,8 +45,9 @@ def test_a_double_forked_grandchild_in_a_session_of_its_own_dies_with_the_grade(
 
 
 def command(*args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "compare", "check", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """`compare check ARGS` started, for a with-block: it and all it started are killed when the block ends."""
+    return started([sys.executable, "-m", "compare", "check", *map(str, args)], cwd=ROOT, env=env,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def spinning(tmp_path, copies=1):
@@ -71,13 +65,13 @@ def spinning(tmp_path, copies=1):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_a_class_run_at_once_and_every_process_with_it(tmp_path, sig):
     folder, env = spinning(tmp_path, copies=2)
-    process = command(folder, "--timeout", "100", "--jobs", "2", env=env)
-    assert wait_for(lambda: len(pids(tmp_path / "pids")) == 2, 60), process.communicate(timeout=5)
-    tree = descendants(process.pid)
-    started = time.monotonic()
-    process.send_signal(sig)
-    out, err = process.communicate(timeout=30)
-    assert time.monotonic() - started < 5  # not the 100 s of --timeout
+    with command(folder, "--timeout", "100", "--jobs", "2", env=env) as process:
+        assert wait_for(lambda: len(pids(tmp_path / "pids")) == 2, 60), process.communicate(timeout=5)
+        tree = descendants(process.pid)
+        start = time.monotonic()
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=30)
+    assert time.monotonic() - start < 5  # not the 100 s of --timeout
     assert process.returncode == 130 and err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert wait_for(lambda: not any(alive(p) for p in tree + pids(tmp_path / "pids")), 5)
     assert list((tmp_path / "temp").iterdir()) == []
@@ -86,11 +80,11 @@ def test_a_signal_stops_a_class_run_at_once_and_every_process_with_it(tmp_path, 
 @pytest.mark.slow
 def test_a_grader_killed_outright_takes_its_students_processes_with_it(tmp_path):
     folder, env = spinning(tmp_path)
-    process = command(folder / "spin0.py", "--timeout", "100", env=env)
-    assert wait_for(lambda: len(pids(tmp_path / "pids")) == 1, 60), process.communicate(timeout=5)
-    tree = descendants(process.pid)
-    process.kill()  # SIGKILL: no handler runs in check; its supervisors get SIGTERM from the kernel
-    process.communicate(timeout=10)
+    with command(folder / "spin0.py", "--timeout", "100", env=env) as process:
+        assert wait_for(lambda: len(pids(tmp_path / "pids")) == 1, 60), process.communicate(timeout=5)
+        tree = descendants(process.pid)
+        process.kill()  # SIGKILL: no handler runs in check; its supervisors get SIGTERM from the kernel
+        process.communicate(timeout=10)
     assert wait_for(lambda: not any(alive(p) for p in tree + pids(tmp_path / "pids")), 10)
 
 
@@ -110,13 +104,9 @@ def test_a_busy_machine_does_not_turn_right_answers_into_errors(tmp_path, capsys
         shutil.copy(HOSTILE / "torch_user.py", folder / f"torch{i}.py")
         shutil.copy(HOSTILE / "busy.py", folder / f"busy{i}.py")
     pytest.importorskip("torch")
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    try:
+    hog = [sys.executable, "-c", "while True: pass"]
+    with started(hog), started(hog):  # two cores' worth of load, ended with the block
         status = main(["check", str(folder), "--jobs", "48", "--timeout", "5"])
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
     out = capsys.readouterr().out
     assert status == 0, out
     assert out.splitlines()[-1].startswith("8 files: 8 pass, 0 fail, 0 cannot be graded")
@@ -167,10 +157,11 @@ def test_the_largest_seed_is_a_correct_run(capsys):
 
 def test_the_token_reaches_the_child_however_soon_the_first_wait_times_out(tmp_path):
     """communicate(input, timeout) may time out before writing its input, and a retry never writes it."""
-    from compare.teach.check import processes
+    from impls import processes
     out = tmp_path / "out"
-    process = processes.start([sys.executable, "-c", "import sys; print(sys.stdin.readline().strip())"],
-                              cwd=tmp_path, env=dict(os.environ), stdout=out)
+    with open(out, "wb") as f:
+        child = processes.start([sys.executable, "-c", "import sys; print(sys.stdin.readline().strip())"],
+                                cwd=tmp_path, env=dict(os.environ), stdin=subprocess.PIPE, stdout=f)
     deadline = time.monotonic() + 20
-    report = processes.wait(process, b"the token\n", poll=lambda: time.monotonic() > deadline, step=1e-6)
-    assert report["exit"] == 0 and out.read_text() == "the token\n"
+    status = runner._wait(child, b"the token\n", overdue=lambda: time.monotonic() > deadline, step=1e-6)
+    assert status == 0 and out.read_text() == "the token\n"

@@ -2,7 +2,6 @@
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,10 +9,7 @@ import pytest
 
 import impls
 from compare.cli import main
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, timeout=300)
+from conftest import run_compare as run, run_process
 
 
 @pytest.mark.slow
@@ -84,15 +80,14 @@ def test_console_script_is_installed():
     script = shutil.which("backprop-compare")
     if script is None:
         pytest.skip("package not installed (pip install -e .)")
-    out = subprocess.run([script, "train", "--iterations", "10"], capture_output=True, text=True)
+    out = run_process([script, "train", "--iterations", "10"], capture_output=True, text=True)
     assert out.returncode == 0 and "Training accuracy" in out.stdout
 
 
 @pytest.mark.slow
 def test_run_is_the_default_command_and_writes_json_and_plots(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "compare", "--iterations", "300", "--json", str(tmp_path / "r.json"),
-                          "--plots", str(tmp_path / "plots")], capture_output=True, text=True, timeout=300,
-                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    out = run("--iterations", "300", "--json", tmp_path / "r.json", "--plots", tmp_path / "plots", cwd=tmp_path,
+              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert out.returncode == 0, out.stdout + out.stderr
     several = len(impls.available_backends()) > 1
     assert ("checks pass: the backends compute the same map" in out.stdout) == several

@@ -1,5 +1,7 @@
 """compare_backends: passes on the real backends, catches every planted mistake, in float64 and float32."""
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +181,20 @@ def test_a_diverging_run_is_reported_as_stopped_not_as_agreeing():
     assert any(n.startswith("the reference numpy stopped after iteration") for n in report.notes)
     assert any(n.startswith("sign_error's run stopped after iteration") for n in report.notes)
     assert not any("stayed within" in n for n in report.notes)
+
+
+def test_the_comparison_library_imports_nothing_of_the_teaching_commands():
+    """compare/teach/__init__ says so: a user's backend and the verdict do not depend on the course's grader,
+    not even through an import inside a function or a file loaded by its path."""
+    root = Path(__file__).resolve().parents[1] / "compare"
+    uses = []
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).parts[0] in ("teach", "playground", "cli.py"):  # they present the teaching
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.startswith("compare.teach") for n in names) or (
+                    isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value == "teach"):
+                uses.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert uses == []

@@ -2,14 +2,14 @@
 import importlib
 import inspect
 import re
-import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import impls
-from conftest import make_backend, random_problem
+from conftest import make_backend, nondegenerate_problem, run_process
 
 HOOKS = ("_asarray", "_numpy", "_forward", "_cost", "_gradients", "_intermediates", "_train")
 # the same, for networks of any other depth than two layers (Backend._hook picks by the parameters)
@@ -36,7 +36,8 @@ def test_backends_have_identical_interface():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"name": "tensorflow"}, "unknown backend 'tensorflow'; choose one of: numpy, torch, jax, tape"),
-    ({"name": "numpy", "activation": "swish"}, "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
+    ({"name": "numpy", "activation": "swish"},
+     "unknown activation 'swish'; choose one of: tanh, relu, sigmoid, leaky_relu"),
     ({"name": "numpy", "dtype": "float16"}, "unknown dtype 'float16'; choose one of: float64, float32"),
     ({"name": "numpy", "device": "cuda"}, "CPU only"),
 ])
@@ -66,7 +67,7 @@ def test_missing_gpu_or_unknown_device_is_a_clear_error(name):
 
 def test_importing_impls_imports_no_framework():
     code = "import sys, impls, impls.io.datasets; print(sorted({'torch', 'jax'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_process([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -88,6 +89,20 @@ def test_modules_that_moved_answer_to_their_old_names():
         importlib.import_module("impls.no_such_module")
 
 
+def test_nothing_in_the_project_goes_through_the_old_names():
+    """The old names are for code written before the move (above); the project's own code, tests, notebooks and
+    docs name the modules where they live now."""
+    root = Path(__file__).resolve().parents[1]
+    old = re.compile(r"\bimpls[./](%s)\b" % "|".join(name.split(".", 1)[1] for name in impls.MOVED))
+    files = [root / "README.md", root / "pyproject.toml"] + [
+        path for folder in ("compare", "impls", "tests", "notebooks", "docs") for path in (root / folder).rglob("*")
+        if path.suffix in (".py", ".ipynb", ".md", ".toml") and path not in (Path(__file__).resolve(),
+                                                                               root / "impls" / "__init__.py")]
+    uses = [f"{path.relative_to(root)}:{i}" for path in files if path.is_file()
+            for i, line in enumerate(path.read_text(errors="replace").splitlines(), 1) if old.search(line)]
+    assert uses == []
+
+
 @pytest.mark.parametrize("library", ["torch", "jax"])
 def test_missing_library_names_the_extra_and_numpy_still_works(monkeypatch, library):
     monkeypatch.setitem(sys.modules, library, None)  # makes `import library` fail
@@ -96,7 +111,7 @@ def test_missing_library_names_the_extra_and_numpy_still_works(monkeypatch, libr
         impls.get_backend(library)
     assert library not in impls.available_backends()
     assert "numpy" in impls.available_backends()
-    X, Y, params = random_problem(2, 3, 1, 5)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 5)
     assert np.isfinite(impls.get_backend("numpy").cost(params, X, Y))
 
 
@@ -116,7 +131,7 @@ def test_init_params_shapes_zero_biases_and_course_seed():
 
 def test_inputs_are_never_modified(backend_name):
     backend = make_backend(backend_name)
-    X, Y, params = random_problem(3, 4, 2, 9)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 9)
     copies = [X.copy(), Y.copy(), {k: v.copy() for k, v in params.items()}]
     backend.gradients(params, X, Y)
     backend.intermediates(params, X, Y)
@@ -130,7 +145,7 @@ def test_inputs_are_never_modified(backend_name):
 
 def test_accepts_a_users_own_dict_of_lists(backend_name):
     backend = make_backend(backend_name)
-    X, Y, params = random_problem(2, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 6)
     as_lists = {k: v.tolist() for k, v in params.items()}
     assert backend.cost(as_lists, X.tolist(), Y.tolist()) == pytest.approx(backend.cost(params, X, Y), rel=1e-15)
 
@@ -143,11 +158,12 @@ def test_accepts_a_users_own_dict_of_lists(backend_name):
     (lambda X, Y, p: (np.where(X > 0, np.nan, X), Y, p), "X contains NaN or infinite values"),
     (lambda X, Y, p: (X, Y, {**p, "b1": p["b1"].ravel()}), r"b1 must be 2-D"),
     (lambda X, Y, p: (X, Y, {**p, "W1": p["W1"][:, :1]}), r"W1 has shape \(3, 1\), expected \(3, 2\)"),
-    (lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}), "params must be a dict with keys W1, b1, W2, b2"),
+    (lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}),
+     "params must be a dict with keys W1, b1, W2, b2"),
     (lambda X, Y, p: (X, Y, {**p, "W2": [["a", "b", "c"]]}), "W2 must be an array of numbers"),
 ])
 def test_bad_input_is_a_value_error_naming_the_problem(backend_name, change, match):
-    X, Y, params = random_problem(4, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(4, 3, 1, 6)
     X = X[:2]
     params["W1"] = params["W1"][:, :2]
     X, Y, params = change(X, Y, params)
@@ -164,14 +180,14 @@ def test_bad_input_is_a_value_error_naming_the_problem(backend_name, change, mat
     ({"record_every": 0}, "record_every must be a whole number >= 1"),
 ])
 def test_bad_training_settings(backend_name, kwargs, match):
-    X, Y, params = random_problem(2, 3, 1, 6)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 6)
     settings = {"learning_rate": 0.1, "iterations": 5, **kwargs}
     with pytest.raises(ValueError, match=match):
         make_backend(backend_name).train(params, X, Y, **settings)
 
 
 def test_read_only_inputs_work_without_warnings(backend_name, recwarn):
-    X, Y, params = random_problem(3, 4, 2, 9)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 9)
     for a in (X, Y, *params.values()):
         a.setflags(write=False)  # as a memmap or an array JAX returned
     backend = make_backend(backend_name)

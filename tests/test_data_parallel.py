@@ -13,7 +13,7 @@ import pytest
 import impls
 from compare.comparison import compare_backends
 from compare.numerics import rel_error
-from conftest import make_backend
+from conftest import alive, make_backend, run_compare, run_process, started
 from impls.io.datasets import load_dataset
 
 torch = pytest.importorskip("torch")
@@ -49,12 +49,9 @@ def children(parent):
     return pids
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def workers_of(parent):
+    """The pids of the torch-ddp workers `parent` started: each runs under a supervisor (impls/processes.py)."""
+    return [pid for supervisor in children(parent) for pid in children(supervisor)]
 
 
 def test_shards_cover_the_examples_once_and_differ_by_at_most_one():
@@ -105,7 +102,7 @@ def test_jax_sharded_with_too_few_devices_says_how_to_get_them():
     code = ("import impls\ntry:\n    impls.get_backend('jax-sharded', workers=3)\n"
             "except ValueError as e:\n    print(e)")
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    out = run_process([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "workers=3 needs 3 CPU devices, JAX has 1" in out.stdout
     assert "XLA_FLAGS=--xla_force_host_platform_device_count=3" in out.stdout
 
@@ -230,9 +227,8 @@ def test_no_broadcast_leaves_the_workers_apart(problem):
 @pytest.mark.slow
 def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # the command line must set it
-    out = subprocess.run([sys.executable, "-m", "compare", "--backends", "numpy,torch-ddp,jax-sharded", "--workers",
-                          "3", "--dataset", "moons", "--iterations", "200", "--no-plots", "--json",
-                          str(tmp_path / "r.json")], capture_output=True, text=True, timeout=600, env=env)
+    out = run_compare("--backends", "numpy,torch-ddp,jax-sharded", "--workers", "3", "--dataset", "moons",
+                      "--iterations", "200", "--no-plots", "--json", tmp_path / "r.json", timeout=600, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "checks pass: the backends compute the same map" in out.stdout
 
@@ -242,8 +238,7 @@ def test_the_command_line_compares_them_with_workers_and_gives_jax_its_devices(t
                                          (["run", "--backends", "numpy,torch"], "numpy, torch run")])
 def test_workers_without_a_data_parallel_backend_is_one_line_exit_2_on_run_and_train(args, named):
     """Issue 15 item 12: one rule for both commands."""
-    out = subprocess.run([sys.executable, "-m", "compare", *args, "--workers", "2"],
-                         capture_output=True, text=True, timeout=120)
+    out = run_compare(*args, "--workers", "2", timeout=120)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.splitlines() == [f"python -m compare: error: --workers 2 is for the data-parallel backends "
                                        f"torch-ddp and jax-sharded; {named} in one process"]
@@ -263,8 +258,7 @@ def test_the_header_and_trains_first_line_say_how_many_workers_ran(capsys):
 @pytest.mark.parametrize("backend, workers", [("jax-sharded", "1000000000"), ("torch-ddp", "1000000")])
 def test_more_workers_than_the_machine_can_hold_is_refused_before_anything_starts(backend, workers):
     """Issue 15 item 10: 10⁹ JAX devices took over 6 GB in 10 s; 40 torch workers over 3 GB."""
-    out = subprocess.run([sys.executable, "-m", "compare", "--backends", f"numpy,{backend}", "--workers", workers,
-                          "--no-plots"], capture_output=True, text=True, timeout=120)
+    out = run_compare("--backends", f"numpy,{backend}", "--workers", workers, "--no-plots", timeout=120)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and out.stdout == "", out.stderr
     assert f"{backend} with workers={workers} needs about" in out.stderr and "available" in out.stderr
     with pytest.raises(ValueError, match=f"{backend} with workers={workers} needs about"):
@@ -287,8 +281,9 @@ def test_a_failing_worker_is_named_and_every_worker_stopped(problem):
 RUN = ("import os, impls, numpy as np\n"
        "b = impls.get_backend('torch-ddp', workers=2)\n"
        "b.train(impls.init_params(2, 3), np.ones((2, 5)), np.ones((1, 5)), learning_rate=0.1, iterations=5)\n"
-       "print(*[e for e in os.listdir('/proc') if e.isdigit() and "
-       "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(os.getpid())])\n")
+       "def kids(p): return [e for e in os.listdir('/proc') if e.isdigit() and "
+       "open(f'/proc/{e}/stat').read().rsplit(')', 1)[1].split()[1] == str(p)]\n"
+       "print(*[w for s in kids(os.getpid()) for w in kids(s)], flush=True)\n")  # the workers, under supervisors
 
 
 def test_a_worker_killed_during_train_is_named_with_its_signal(problem):
@@ -300,15 +295,20 @@ def test_a_worker_killed_during_train_is_named_with_its_signal(problem):
     assert not [p for p in group.procs if alive(p.pid)]
 
 
+def training(workers):
+    """`compare train` with torch-ddp for ever, started for a with-block that kills it and its workers at its end."""
+    return started([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", str(workers),
+                    "--iterations", "100000000", "--print-every", "100000"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
 @pytest.mark.slow
 def test_a_worker_killed_during_train_on_the_command_line_is_one_line_exit_1():
-    proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "2",
-                             "--iterations", "100000000", "--print-every", "100000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
-    workers = children(proc.pid)
-    os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
-    _, err = proc.communicate(timeout=60)
+    with training(workers=2) as proc:
+        assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
+        workers = workers_of(proc.pid)
+        os.kill(workers[0], signal.SIGKILL)  # the other's all-reduce then fails too: the death is the cause named
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("python -m compare: error: torch-ddp worker rank ")
     assert err.strip().endswith(" was killed by SIGKILL")
@@ -329,7 +329,7 @@ def test_a_group_started_from_a_helper_thread_outlives_the_thread(problem):
 
 @pytest.mark.slow
 def test_no_worker_outlives_a_run():
-    out = subprocess.run([sys.executable, "-c", RUN], capture_output=True, text=True, timeout=300, check=True)
+    out = run_process([sys.executable, "-c", RUN], capture_output=True, text=True, timeout=300, check=True)
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 2
     assert not [p for p in pids if alive(p)]
@@ -337,11 +337,11 @@ def test_no_worker_outlives_a_run():
 
 @pytest.mark.slow
 def test_no_worker_outlives_its_parent_killed():
-    proc = subprocess.Popen([sys.executable, "-c", RUN + "import time; time.sleep(600)\n"], stdout=subprocess.PIPE,
-                            text=True)
-    pids = [int(p) for p in proc.stdout.readline().split()]
-    proc.kill()  # SIGKILL: no atexit, no finally
-    proc.wait()
+    with started([sys.executable, "-c", RUN + "import time; time.sleep(600)\n"], stdout=subprocess.PIPE,
+                 text=True) as proc:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        proc.kill()  # SIGKILL: no atexit, no finally
+        proc.wait()
     deadline = time.monotonic() + 10
     while [p for p in pids if alive(p)] and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -350,15 +350,12 @@ def test_no_worker_outlives_its_parent_killed():
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_command_line_and_its_workers(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--backend", "torch-ddp", "--workers", "3",
-                             "--iterations", "100000000", "--print-every", "100000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
-    workers = children(proc.pid)
-    assert len(workers) == 3
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with training(workers=3) as proc:  # a timeout here once left it and its workers running for an hour
+        assert "Cost after iteration 0" in next(line for line in proc.stdout if "Cost after" in line)
+        workers = workers_of(proc.pid)
+        assert len(workers) == 3
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert not [p for p in workers if alive(p)]
@@ -391,9 +388,9 @@ def test_under_torchrun_it_uses_the_given_group(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for name in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "TORCHELASTIC_RUN_ID"):
         env.pop(name, None)  # a torchrun around the test run must not leak its group into this one
-    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "--max-restarts", "0", str(script), str(results)], capture_output=True, text=True,
-                         timeout=600, env=env)
+    out = run_process([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                       "--max-restarts", "0", str(script), str(results)], capture_output=True, text=True,
+                      timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [(results / f"rank{r}").read_text() for r in (0, 1)]
     assert [line.split(":")[0] for line in lines] == ["rank 0 of 2", "rank 1 of 2"], out.stdout + out.stderr

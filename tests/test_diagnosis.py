@@ -1,7 +1,6 @@
 """Bring your own implementation: specs on the command line, partial contracts, where two backends first
 differ and why, the pytest helper and the agreement record (issue 11; issue 9 items 12, 13, 18)."""
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import impls
 from compare import compare_backends, diagnosis, specs
 from compare.cli import main
 from compare.testing import assert_backends_agree
+from conftest import run_compare
 from impls.io.datasets import planar
 from impls.backends.numpy import NumpyBackend
 
@@ -37,8 +37,7 @@ PLANTED = {
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT)
+    return run_compare(*args, cwd=ROOT)
 
 
 def compare(candidate, dtype, iterations=200):

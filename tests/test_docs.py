@@ -1,17 +1,30 @@
-"""Documentation that cannot rot: the walkthrough's code is the real code, and the notebook runs."""
+"""Documentation that cannot rot: the README and the docs pages name commands, flags, files and code that exist,
+the walkthrough's code is the real code, and the notebook runs. (What the quoted commands print, the Python
+examples and the site's build: test_docs_examples.py.)"""
+import argparse
+import io
 import json
 import os
 import re
 import sys
-from pathlib import Path
+from contextlib import redirect_stdout
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from docs_text import PAGES, README, REPO_PATH, ROOT, TEXTS, blocks, command_lines, prose, rel
+
 DOC = ROOT / "docs" / "backprop-to-autograd.md"
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 SOURCE = re.compile(r"#\s*(impls/\S+\.py)\s*$")
+# Flags of other programs that the docs name: pytest's --all is this project's own (tests/conftest.py).
+OTHER_FLAGS = {
+    "pytest": {"--all"}, "mkdocs build": {"--strict"},
+    "torchrun": {"--nnodes", "--node-rank", "--nproc-per-node", "--master-addr", "--master-port"},
+    "chromium": {"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"},
+    "XLA_FLAGS": {"--xla_force_host_platform_device_count"},
+}
 
 
 def _normal(line):
@@ -88,10 +101,80 @@ def test_the_checker_finds_a_stale_snippet(tmp_path):
     assert missing_from(["dW1 = np.dot(dZ1, X.T) / m", "...", "m = X.shape[1]"], "impls/backends/numpy.py") is not None
 
 
-def test_links_in_the_walkthrough_and_readme_exist():
-    for doc in (DOC, ROOT / "README.md"):
-        for target in re.findall(r"\]\(([^)#:]+)\)", doc.read_text(encoding="utf-8")):
-            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
+def test_every_link_and_picture_resolves():
+    broken = []
+    for doc in TEXTS:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", prose(doc)):
+            if not (doc.parent / target).exists():
+                broken.append(f"{rel(doc)} links to {target}, which does not exist")
+            elif doc.parent == ROOT / "docs" and not (doc.parent / target).resolve().is_relative_to(ROOT / "docs"):
+                broken.append(f"{rel(doc)} links to {target}, outside docs/: the site would not have it")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_file_the_docs_name_exists():
+    missing = sorted({f"{rel(doc)}: {path}" for doc in TEXTS for path in REPO_PATH.findall(doc.read_text("utf-8"))
+                      if not (ROOT / path.split(":")[0]).exists()})
+    assert not missing, "named in the docs, not in the repository:\n" + "\n".join(missing)
+
+
+def test_the_path_finder_finds_paths_and_only_paths():
+    text = "see impls/backends/numpy.py:63, `compare/isolated/`, compare-plots/ and tests/notebooks."
+    assert REPO_PATH.findall(text) == ["impls/backends/numpy.py", "compare/isolated/", "tests/notebooks"]
+
+
+def _parsers():
+    from compare.cli import build_parser
+    top = build_parser()
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    return top, sub.choices
+
+
+def test_every_command_line_in_the_docs_parses():
+    top, _ = _parsers()
+    found, wrong = 0, []
+    for where, argv in command_lines():
+        found += 1
+        if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+            argv = ["run", *argv]
+        try:
+            top.parse_args(argv)
+        except SystemExit:
+            wrong.append(f"{where}: python -m compare {' '.join(argv)}")
+    assert found >= 30 and not wrong, "these do not parse:\n" + "\n".join(wrong)
+
+
+def test_every_flag_the_docs_name_exists(capsys):
+    _, commands = _parsers()
+    known = {option for parser in commands.values() for action in parser._actions for option in action.option_strings}
+    for module in ("compare.playground.measure", "compare.playground.loadtest"):
+        __import__(module)
+        with redirect_stdout(io.StringIO()) as help_text, pytest.raises(SystemExit):
+            sys.modules[module].main(["--help"])
+        known |= set(re.findall(r"--[a-z][\w-]*", help_text.getvalue()))
+    known |= set().union(*OTHER_FLAGS.values())
+    unknown = sorted({f"{rel(doc)}: {flag}" for doc in TEXTS
+                      for flag in re.findall(r"(?<![\w-])--[a-z][\w-]*", doc.read_text("utf-8")) if flag not in known})
+    assert not unknown, "flags no command has:\n" + "\n".join(unknown)
+
+
+def test_every_page_is_in_the_sites_navigation_and_every_entry_is_a_page():
+    nav = re.findall(r"^  - [^:]+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    assert sorted(nav) == sorted(p.name for p in PAGES)
+    assert nav[0] == "index.md" and nav[-1] == "api.md"
+
+
+def test_the_readme_is_read_in_minutes_and_its_test_command_is_what_ci_runs():
+    readme = README.read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    commands = [code for _, kind, code in blocks(README) if kind == "bash" and code.startswith("python3 -m venv")]
+    assert len(commands) == 2 and commands[0].endswith("python -m compare")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1].removeprefix("python3 -m venv .venv && ") in ci, "the README's test command is not .ci/run's"
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert "backprop-compare[docs]" in extras["test"], "CI installs .[all,test]: the docs build needs test to hold docs"
+    assert {"mkdocs", "mkdocs-material", "mkdocstrings"} <= {re.split(r"[\[<>=]", d)[0] for d in extras["docs"]}
 
 
 @pytest.mark.slow

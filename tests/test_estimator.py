@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import impls
 from compare.numerics import rel_error
 from compare.tolerances import TRAJECTORY_RTOL
-from conftest import make_backend
+from conftest import make_backend, run_process
 from impls import ShallowNetClassifier
 from impls.io.datasets import planar
 
@@ -191,11 +191,10 @@ def test_predicting_before_fit_or_with_other_features_is_refused():
 
 @pytest.mark.slow
 def test_importing_impls_leaves_scikit_learn_for_the_estimator():
-    import subprocess
     import sys
     code = ("import sys, impls; before = 'sklearn' in sys.modules; impls.ShallowNetClassifier; "
             "print(before, 'sklearn' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_process([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
 
 

@@ -5,7 +5,7 @@ import pytest
 import impls
 from compare.numerics import numerical_gradients, rel_error
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP
-from conftest import make_backend, random_problem
+from conftest import make_backend, nondegenerate_problem
 
 SIZES = [(2, 4, 1, 400), (3, 1, 1, 1), (5, 3, 2, 7), (1, 6, 3, 2)]  # (n_x, n_h, n_y, m)
 OTHERS = [name for name in impls.BACKENDS if name != "numpy"]
@@ -13,7 +13,7 @@ OTHERS = [name for name in impls.BACKENDS if name != "numpy"]
 
 @pytest.mark.parametrize("n_x, n_h, n_y, m", SIZES)
 def test_shape_of_every_equation(backend_name, n_x, n_h, n_y, m):
-    X, Y, params = random_problem(n_x, n_h, n_y, m)
+    X, Y, params = nondegenerate_problem(n_x, n_h, n_y, m)
     backend = make_backend(backend_name)
     cache = backend.forward(params, X)
     assert {k: v.shape for k, v in cache.items()} == {                       # F1-F4
@@ -30,7 +30,7 @@ def test_shape_of_every_equation(backend_name, n_x, n_h, n_y, m):
 
 @pytest.mark.parametrize("activation", impls.ACTIVATIONS)
 def test_gradients_match_finite_differences(backend_name, activation):
-    X, Y, params = random_problem(3, 4, 2, 11, seed=1)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 11, seed=1)
     backend = make_backend(backend_name, activation=activation)
     g = backend.gradients(params, X, Y)
     g_fd = numerical_gradients(lambda p: backend.cost(p, X, Y), params, FD_STEP)
@@ -40,7 +40,7 @@ def test_gradients_match_finite_differences(backend_name, activation):
 
 @pytest.mark.parametrize("activation", impls.ACTIVATIONS)
 def test_float32_gradients_match_float64_finite_differences(backend_name, activation):
-    X, Y, params = random_problem(3, 4, 2, 11, seed=1)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 11, seed=1)
     g32 = make_backend(backend_name, activation=activation, dtype="float32").gradients(params, X, Y)
     cost64 = make_backend(backend_name, activation=activation).cost
     g_fd = numerical_gradients(lambda p: cost64(p, X, Y), params, FD_STEP)
@@ -62,7 +62,7 @@ def test_finite_differences_of_a_known_function():
 @pytest.mark.parametrize("activation", impls.ACTIVATIONS)
 @pytest.mark.parametrize("dtype", impls.DTYPES)
 def test_backends_agree_with_the_hand_written_one(other, activation, dtype):
-    X, Y, params = random_problem(4, 5, 2, 50, seed=2, dtype=dtype)
+    X, Y, params = nondegenerate_problem(4, 5, 2, 50, seed=2, dtype=dtype)
     np_backend = make_backend("numpy", activation=activation, dtype=dtype)
     ag_backend = make_backend(other, activation=activation, dtype=dtype)
     tol = BACKEND_RTOL[dtype]
@@ -82,7 +82,7 @@ def test_backends_agree_with_the_hand_written_one(other, activation, dtype):
 
 def test_dtype_is_really_what_was_asked_for(backend_name):
     """float32 computes in float32 and float64 in float64, in every backend (JAX silently does float32 without x64)."""
-    X, Y, params = random_problem(4, 5, 2, 50, seed=3)
+    X, Y, params = nondegenerate_problem(4, 5, 2, 50, seed=3)
     reference = make_backend("numpy").gradients(params, X, Y)
     results = {}
     for dtype in impls.DTYPES:
@@ -97,7 +97,7 @@ def test_dtype_is_really_what_was_asked_for(backend_name):
 
 
 def test_saturated_output_gives_a_finite_cost_and_gradient(backend_name):
-    X, Y, params = random_problem(2, 3, 1, 8)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 8)
     params["W2"] = params["W2"] * 1e4  # |Z2| ~ 1e4: σ(Z2) rounds to exactly 0 or 1
     backend = make_backend(backend_name)
     assert np.isfinite(backend.cost(params, X, Y)) and backend.cost(params, X, Y) > 10
@@ -108,7 +108,7 @@ def test_saturated_output_gives_a_finite_cost_and_gradient(backend_name):
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 def test_backends_agree_at_the_kink(other, activation):
     """Where Z1 is exactly 0 (an all-zero example, b1 = 0) every backend takes the same one-sided slope."""
-    X, Y, params = random_problem(3, 4, 1, 6, seed=4)
+    X, Y, params = nondegenerate_problem(3, 4, 1, 6, seed=4)
     X[:, 0] = 0
     params["b1"][:] = 0
     g_np = make_backend("numpy", activation=activation).gradients(params, X, Y)

@@ -12,6 +12,7 @@ import pytest
 import impls
 from compare import compare_backends, specs
 from compare.testing import assert_backends_agree
+from conftest import alive, run_compare, run_process, started
 from impls.io.datasets import planar
 from impls.backends.numpy import NumpyBackend
 
@@ -44,9 +45,8 @@ def notes_of(report, name):
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "compare", *args, "--iterations", "40", "--checkpoint-every", "10",
-                           "--steps", "2", "--no-plots"], capture_output=True, text=True, timeout=300, cwd=ROOT,
-                          env=env)
+    return run_compare(*args, "--iterations", "40", "--checkpoint-every", "10", "--steps", "2", "--no-plots", cwd=ROOT,
+                       env=env)
 
 
 # False passes (items 1-4)
@@ -201,12 +201,11 @@ def test_a_hang_a_crash_and_forged_text_are_failed_checks():
 
 @pytest.mark.slow
 def test_no_process_of_a_user_backend_outlives_the_run(tmp_path):
-    from test_data_parallel import alive
     pids = tmp_path / "pids"
     out = run_cli("--backends", f"numpy,{HOSTILE}:Spawns", env={**os.environ, "HOSTILE_PIDS": str(pids)})
     assert out.returncode == 0, out.stdout + out.stderr
-    started = [int(p) for p in pids.read_text().split()]
-    assert len(started) == 2 and not [p for p in started if alive(p)]
+    spawned = [int(p) for p in pids.read_text().split()]
+    assert len(spawned) == 2 and not [p for p in spawned if alive(p)]
 
 
 @pytest.mark.slow
@@ -222,19 +221,18 @@ def test_the_json_report_names_every_failure_and_what_it_returned(tmp_path):
 def test_stopping_the_command_stops_every_process_of_a_user_backend(tmp_path, stop, status, line):
     import signal
     import time
-    from test_data_parallel import alive
     pids = tmp_path / "pids"
-    proc = subprocess.Popen([sys.executable, "-m", "compare", "--backends", f"numpy,{HOSTILE}:SpawnsThenHangs",
-                             "--iterations", "20", "--no-plots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, env={**os.environ, "HOSTILE_PIDS": str(pids)})
-    deadline = time.monotonic() + 120
-    while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    started = [int(p) for p in pids.read_text().split()]
-    proc.send_signal(getattr(signal, stop))
-    _, err = proc.communicate(timeout=60)
+    with started([sys.executable, "-m", "compare", "--backends", f"numpy,{HOSTILE}:SpawnsThenHangs",
+                  "--iterations", "20", "--no-plots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True, cwd=ROOT, env={**os.environ, "HOSTILE_PIDS": str(pids)}) as proc:
+        deadline = time.monotonic() + 120
+        while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        spawned = [int(p) for p in pids.read_text().split()]
+        proc.send_signal(getattr(signal, stop))
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == status and err.strip().splitlines()[-1] == line and "Traceback" not in err, err
-    assert not [p for p in started if alive(p)]
+    assert not [p for p in spawned if alive(p)]
 
 
 @pytest.mark.slow
@@ -250,8 +248,8 @@ def test_a_failing_assert_in_a_users_test_shows_the_verdict_not_the_librarys_fra
         "    X, Y = planar()\n"
         "    assert_backends_agree(impls.get_backend('numpy'), mine.SigmoidHidden(), impls.init_params(2, 4), X, Y,\n"
         "                          learning_rate=1.2, iterations=20)\n")
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    out = run_process([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                      capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 1
     assert "sigmoid_hidden: first difference at F2 (A1)" in out.stdout
     assert "compare/testing.py" not in out.stdout and "compare/comparison" not in out.stdout

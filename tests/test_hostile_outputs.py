@@ -20,6 +20,7 @@ import pytest
 import impls
 from compare.cli import build_parser, main
 from compare.terminal import SPELLINGS, ascii_spelling
+from conftest import run_compare, run_process, started
 
 ROOT = Path(__file__).parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -27,8 +28,7 @@ CONFIG = {"backend": "numpy", "activation": "tanh", "dtype": "float64", "dataset
 
 
 def cli(*args, cwd=None, timeout=300, **env):
-    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, env={**ENV, **env})
+    return run_compare(*args, cwd=cwd, timeout=timeout, env={**ENV, **env})
 
 
 def refused(out, message):
@@ -166,13 +166,13 @@ def test_a_file_where_a_folder_is_expected(tmp_path, capsys):
 @pytest.mark.slow
 def test_a_closed_pipe_loses_nothing_and_says_nothing(tmp_path):
     # 3000 cost lines overflow the pipe, so the command writes into it after the reader has gone
-    proc = subprocess.Popen([sys.executable, "-m", "compare", "train", "--iterations", "3000", "--print-every", "1",
-                             "--save", "m.npz"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    lines = [proc.stdout.readline(), proc.stdout.readline()]  # as `| head -2`
-    proc.stdout.close()
-    err = proc.stderr.read()
-    assert proc.wait(timeout=300) == 0, err
+    with started([sys.executable, "-m", "compare", "train", "--iterations", "3000", "--print-every", "1",
+                  "--save", "m.npz"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True) as proc:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]  # as `| head -2`
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=300) == 0, err
     assert lines[1].startswith("Cost after iteration 0")
     assert err == "", err  # no "Broken pipe", no "Exception ignored", no traceback
     assert impls.load_model(tmp_path / "m.npz")[1]["iterations"] == 3000
@@ -183,8 +183,8 @@ def test_a_full_disk_on_stdout_keeps_the_model_and_says_so_in_one_line(tmp_path)
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
     with open("/dev/full", "w") as full:
-        out = subprocess.run([sys.executable, "-m", "compare", "train", "--iterations", "20", "--save", "m.npz"],
-                             cwd=tmp_path, env=ENV, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+        out = run_process([sys.executable, "-m", "compare", "train", "--iterations", "20", "--save", "m.npz"],
+                          cwd=tmp_path, env=ENV, stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
     assert out.returncode == 1
     assert out.stderr == "python -m compare: error: cannot write to standard output (No space left on device)\n"
     assert impls.load_model(tmp_path / "m.npz")[1]["iterations"] == 20
@@ -199,8 +199,8 @@ def test_a_terminal_that_is_not_utf8_gets_plain_spellings(tmp_path, encoding, co
     args = {"run": ["run", "--iterations", "30", "--json", "r.json", "--plots", "p"], "explain": ["explain"],
             "demo": ["demo", "zero-init", "--iterations", "30", "--plots", "p"],
             "train --help": ["train", "--help"]}[command]
-    out = subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, cwd=tmp_path,
-                         env={**ENV, "PYTHONIOENCODING": encoding}, timeout=300)
+    out = run_process([sys.executable, "-m", "compare", *args], capture_output=True, cwd=tmp_path,
+                      env={**ENV, "PYTHONIOENCODING": encoding}, timeout=300)
     text = out.stdout.decode(encoding)
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr.decode(encoding, "replace")
     expected = {"run": "||D||", "explain": "max|D|", "demo": "dZ2 A1^T = 0", "train --help": "alpha"}[command]
@@ -226,17 +226,13 @@ def test_ctrl_c_is_one_line_exit_130_and_no_file(tmp_path):
     # Ctrl-C's handler set explicitly: a shell's background job would inherit SIGINT ignored
     start = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
              "runpy.run_module('compare', run_name='__main__', alter_sys=True)")
-    proc = subprocess.Popen([sys.executable, "-c", start, "train", "--iterations", "100000000",
-                             "--print-every", "100000", "--save", "m.npz"], cwd=tmp_path,
-                            env={**ENV, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
+    with started([sys.executable, "-c", start, "train", "--iterations", "100000000", "--print-every", "100000",
+                  "--save", "m.npz"], cwd=tmp_path, env={**ENV, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout.readline().startswith("Training")
         assert proc.stdout.readline().startswith("Cost after iteration 0")  # it is training now
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
     assert proc.returncode == 130 and err == "interrupted\n", err
     assert os.listdir(tmp_path) == []
 
@@ -278,7 +274,7 @@ def test_help_names_the_command_as_typed_and_shows_the_defaults():
         assert default in " ".join(out.stdout.split()), out.stdout
     script = shutil.which("backprop-compare")
     if script is not None:
-        out = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=300)
+        out = run_process([script, "--help"], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0 and out.stdout.startswith("usage: backprop-compare "), out.stdout
 
 

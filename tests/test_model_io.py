@@ -1,8 +1,6 @@
 """Model files: round trips across backends, refusal of pickles and damaged files, atomic saves, the CLI."""
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,7 @@ import impls
 from compare.cli import main
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL
-from conftest import make_backend
+from conftest import make_backend, run_compare
 from impls.io.datasets import load_dataset
 from impls.io.model_files import FORMAT, FORMAT_VERSION, load_model, save_model
 
@@ -197,8 +195,7 @@ def test_version_matches_the_package_metadata():
 
 def run(*args, cwd):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env=env)
+    return run_compare(*args, cwd=cwd, env=env)
 
 
 @pytest.mark.slow
@@ -239,8 +236,10 @@ def test_predict_on_an_unlabelled_csv(tmp_path):
     (["predict"], "the following arguments are required: --model"),
     (["predict", "--model", "missing.npz"], "missing.npz: no such file"),
     (["predict", "--model", "pickle.npz"], "is a pickle; refused"),
-    (["predict", "--model", "m.npz", "--dataset", "breast_cancer"], "dataset breast_cancer has 30 features; the model takes 2"),
-    (["predict", "--model", "m.npz", "--dataset", "three.csv"], "has 4 columns; expected 2 features, optionally followed by a 0/1 label"),
+    (["predict", "--model", "m.npz", "--dataset", "breast_cancer"],
+     "dataset breast_cancer has 30 features; the model takes 2"),
+    (["predict", "--model", "m.npz", "--dataset", "three.csv"],
+     "has 4 columns; expected 2 features, optionally followed by a 0/1 label"),
     (["predict", "--model", "m.npz", "--out", "no/such/p.csv"], "folder no/such does not exist"),
     (["predict", "--model", "m.npz", "--backend", "tf"], "argument --backend: invalid choice: 'tf'"),
     (["predict", "--model", "bare.npz"], "does not name the data it was trained on; give --dataset"),

@@ -101,8 +101,9 @@ def test_each_equation_row_comes_from_the_one_table(client):
     setup = start(client, hidden="7", activation="relu")["setup"]
     assert [(e["id"], e["formula"], tuple(e["shape"])) for e in setup["equations"]] == [
         (e.id, e.text("relu"), e.shape_for(2, 7, 1, 400)) for e in equations.EQUATIONS]
-    assert all(e["layer"] == 1 for e in setup["equations"]) and setup["layers"] == [
-        {"layer": 1, "units": 7, "activation": "relu"}]
+    assert [e["layer"] for e in setup["equations"]] == [e.layer for e in equations.EQUATIONS] == [1, 1, 2, 2, 2,
+                                                                                                  2, 2, 1, 1, 1]
+    assert setup["layers"] == [{"layer": 1, "units": 7, "activation": "relu"}] and setup["layer_dims"] == [2, 7, 1]
     assert setup["source"]["tags"]["B4"][-1] - setup["source"]["tags"]["B4"][0] == 1  # dA1's line and B4's
 
 
@@ -112,7 +113,13 @@ def test_each_equation_row_comes_from_the_one_table(client):
     ({"lr": "nan"}, "lr", "must be a finite number"),
     ({"hidden": "0"}, "hidden", "Hidden units: '0' must be a finite number from 1 to 64"),
     ({"hidden": "65"}, "hidden", "from 1 to 64"),
-    ({"hidden": "20,7,5"}, "hidden", "asks for 3 hidden layers; this network has one"),
+    ({"hidden": "1,2,3,4,5,6,7"}, "hidden", "Hidden units: '1,2,3,4,5,6,7' asks for 7 hidden layers; the "
+                                            "playground takes at most 6"),
+    ({"hidden": "20,,5"}, "hidden", "Hidden units: '20,,5' has an empty layer"),
+    ({"hidden": "20,0,5"}, "hidden", "Hidden units: '0' must be a finite number from 1 to 64"),
+    ({"hidden": "20,65"}, "hidden", "Hidden units: '65' must be"),
+    ({"hidden": "20;7"}, "hidden", "Hidden units: '20;7' is not a whole number"),
+    ({"hidden": "3,2", "backends": "numpy,torch-ddp"}, "backends", "'torch-ddp' is not one the page can run"),
     ({"hidden": [4]}, "hidden", "expected a value, got list"),
     ({"dataset": "../../../etc/passwd"}, "dataset", "unknown '../../../etc/passwd'; choose one of: planar"),
     ({"dataset": "/etc/hosts.csv"}, "dataset", "unknown"),

@@ -1,8 +1,6 @@
 """The playground in a real browser (headless Chromium driven by Playwright): what the page shows against
 what the Python backends compute, its controls, its messages, its address, and that it stays on 127.0.0.1."""
 import re
-import subprocess
-import sys
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -20,6 +18,7 @@ from compare.playground.app import create_app, loopback_only  # noqa: E402
 from compare.playground.settings import engines  # noqa: E402
 from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import EXPLAIN_RTOL  # noqa: E402
+from conftest import run_compare  # noqa: E402
 from impls.io.datasets import load_dataset  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
@@ -86,8 +85,7 @@ def shown_cost(page):
 
 def train_cost(iterations):
     """What `python -m compare train --iterations N` prints as its final cost, from the command itself."""
-    out = subprocess.run([sys.executable, "-m", "compare", "train", "--iterations", str(iterations)],
-                         capture_output=True, text=True, check=True).stdout
+    out = run_compare("train", "--iterations", iterations, check=True).stdout
     return float(re.search(r"Final cost: (\S+)", out).group(1))
 
 

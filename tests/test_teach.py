@@ -12,8 +12,7 @@ from compare.cli import main
 from compare.teach.demos import hidden_units, learning_rates, zero_init
 from compare.teach.explain import default_backends, explain
 from compare.tolerances import EXPLAIN_RTOL
-from conftest import make_backend
-from conftest import random_problem as project_problem
+from conftest import make_backend, nondegenerate_problem
 from impls.io.datasets import planar
 from impls.backends.numpy import NumpyBackend
 
@@ -29,7 +28,7 @@ def test_explain_live_differences_are_rounding(activation, dtype):
                 "jax": make_backend("jax", activation=activation, dtype=dtype)}
     sizes = ((2, 4, 1, 400), (5, 2, 1, 9), (3, 7, 2, 25))  # the course's, a small one, two outputs
     for n_x, n_h, n_y, m in sizes if dtype == "float64" else sizes[2:]:  # each new shape costs JAX a compile
-        X, Y, params = project_problem(n_x, n_h, n_y, m, seed=n_h, dtype=dtype)
+        X, Y, params = nondegenerate_problem(n_x, n_h, n_y, m, seed=n_h, dtype=dtype)
         result = explain(params, X, Y, backends=backends)
         assert result.ok
         for row in result.rows:
@@ -54,7 +53,7 @@ class WrongAutograd(NumpyBackend):
 
 @pytest.mark.parametrize("dtype", impls.DTYPES)
 def test_explain_flags_values_that_are_not_rounding(dtype):
-    X, Y, params = project_problem(3, 5, 1, 30, seed=1, dtype=dtype)
+    X, Y, params = nondegenerate_problem(3, 5, 1, 30, seed=1, dtype=dtype)
     backends = {"numpy": NumpyBackend(dtype=dtype), "wrong": WrongAutograd(dtype=dtype)}
     result = explain(params, X, Y, backends=backends)
     assert not result.ok
@@ -65,7 +64,7 @@ def test_explain_flags_values_that_are_not_rounding(dtype):
 
 
 def test_explain_points_at_the_real_lines():
-    X, Y, params = project_problem(2, 3, 1, 10)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 10)
     result = explain(params, X, Y, backends={"numpy": NumpyBackend()}, missing={"torch": "-", "jax": "-"})
     for row in result.rows:
         path, line = row.numpy_line.rsplit(":", 1)

@@ -2,7 +2,7 @@
 thread setting comes back afterwards, also after an error. (Speed itself is the bench's to report.)"""
 import pytest
 
-from conftest import deep_problem, random_problem
+from conftest import deep_problem, nondegenerate_problem
 
 torch = pytest.importorskip("torch")
 from impls import get_backend  # noqa: E402
@@ -32,7 +32,7 @@ def spying_backend(seen, fail=False):
 
 def test_the_courses_run_trains_on_one_thread_and_gives_the_callers_setting_back(two_threads):
     seen = []
-    X, Y, params = random_problem(2, 4, 1, 400)
+    X, Y, params = nondegenerate_problem(2, 4, 1, 400)
     backend = spying_backend(seen)
     backend.train(params, X, Y, learning_rate=1.2, iterations=3)
     backend.gradients(params, X, Y)
@@ -44,11 +44,11 @@ def test_the_courses_run_trains_on_one_thread_and_gives_the_callers_setting_back
 def test_a_problem_large_enough_to_share_keeps_the_callers_threads(two_threads):
     seen = []
     m = ONE_THREAD_BELOW // 4  # n_h = 4: (4, m) arrays of exactly the threshold
-    X, Y, params = random_problem(2, 4, 1, m)
+    X, Y, params = nondegenerate_problem(2, 4, 1, m)
     spying_backend(seen).gradients(params, X, Y)
     assert seen == [2]
     seen.clear()
-    X, Y, params = random_problem(2, 4, 1, m - 1)
+    X, Y, params = nondegenerate_problem(2, 4, 1, m - 1)
     spying_backend(seen).gradients(params, X, Y)
     assert seen == [1]
 
@@ -67,7 +67,7 @@ def test_a_deep_network_counts_its_widest_layer_not_its_inputs(two_threads):
 
 def test_the_setting_comes_back_after_an_error(two_threads):
     seen = []
-    X, Y, params = random_problem(2, 4, 1, 400)
+    X, Y, params = nondegenerate_problem(2, 4, 1, 400)
     with pytest.raises(RuntimeError, match="planted"):
         spying_backend(seen, fail=True).train(params, X, Y, learning_rate=1.2, iterations=3)
     assert seen == [1] and torch.get_num_threads() == 2

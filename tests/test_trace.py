@@ -10,7 +10,7 @@ from compare.equations import IDS
 from compare.teach.demos import lesson
 from compare.teach.trace import trace
 from compare.tolerances import BACKEND_RTOL
-from conftest import make_backend, random_problem
+from conftest import make_backend, nondegenerate_problem
 from impls.backends import tape_engine as tape
 from impls.io.datasets import planar
 
@@ -24,7 +24,7 @@ ACTIVATION_OP = {"tape": {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", 
 
 def _trace(engine, activation="tanh", n_y=1):
     pytest.importorskip(impls._REGISTRY[engine][2])
-    X, Y, params = random_problem(3, 5, n_y, 20)
+    X, Y, params = nondegenerate_problem(3, 5, n_y, 20)
     return trace(engine, params, X, Y, activation=activation)
 
 
@@ -179,7 +179,7 @@ def test_explain_table_has_a_tape_column_pointing_at_the_real_lines():
     from compare.teach.explain import ROOT, explain
     from impls.backends.numpy import NumpyBackend
 
-    X, Y, params = random_problem(2, 3, 1, 10)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 10)
     result = explain(params, X, Y, backends={"numpy": NumpyBackend(), "tape": make_backend("tape")})
     assert result.ok and all(row.max_abs["tape"] is not None for row in result.rows)
     for row in result.rows:

@@ -4,7 +4,7 @@ import pytest
 
 import impls
 from impls.io.datasets import planar
-from conftest import make_backend, random_problem
+from conftest import make_backend, nondegenerate_problem
 
 
 @pytest.mark.slow
@@ -19,7 +19,7 @@ def test_course_run_reaches_90_percent_on_planar_data(backend_name):
 
 
 def test_recorded_costs_are_the_costs_before_each_update(backend_name):
-    X, Y, params = random_problem(3, 4, 2, 20)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 20)
     backend = make_backend(backend_name)
     result = backend.train(params, X, Y, learning_rate=0.3, iterations=25, record_every=10)
     assert [i for i, _ in result.costs] == [0, 10, 20]
@@ -31,7 +31,7 @@ def test_recorded_costs_are_the_costs_before_each_update(backend_name):
 
 
 def test_one_step_is_theta_minus_alpha_dtheta(backend_name):
-    X, Y, params = random_problem(3, 4, 2, 20)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 20)
     backend = make_backend(backend_name)
     grads = backend.gradients(params, X, Y)
     stepped = backend.train(params, X, Y, learning_rate=0.7, iterations=1).params
@@ -59,7 +59,7 @@ def test_divergence_stops_training_and_names_the_iteration(backend_name):
 
 
 def test_predict_thresholds_probabilities_at_one_half(backend_name):
-    X, Y, params = random_problem(3, 4, 2, 30)
+    X, Y, params = nondegenerate_problem(3, 4, 2, 30)
     backend = make_backend(backend_name)
     proba = backend.predict_proba(params, X)
     assert proba.shape == (2, 30) and np.all((proba > 0) & (proba < 1))

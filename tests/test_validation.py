@@ -15,7 +15,7 @@ from compare.cli import main
 from compare.numerics import numerical_gradients, rel_error
 from compare.teach.explain import rounding_scales
 from compare.tolerances import BACKEND_RTOL, FD_RTOL, FD_STEP, TERMS_RTOL
-from conftest import examples, make_backend, random_problem
+from conftest import examples, make_backend, nondegenerate_problem
 from impls.io.datasets import load_csv, load_dataset, planar
 
 INSTALLED = impls.available_backends()
@@ -45,7 +45,7 @@ PROPERTY = settings(max_examples=examples(30), deadline=None)
 @given(problems)
 def test_backends_agree_on_random_problems(case):
     dtype = case["dtype"]
-    X, Y, params = random_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"], dtype)
+    X, Y, params = nondegenerate_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"], dtype)
     reference = backend("numpy", case["activation"], dtype)
     expected = {**reference.forward(params, X), **reference.intermediates(params, X, Y),
                 **reference.gradients(params, X, Y)}
@@ -69,7 +69,7 @@ def test_backends_agree_on_random_problems(case):
 @PROPERTY
 @given(problems)
 def test_every_backend_matches_finite_differences_on_random_problems(case):
-    X, Y, params = random_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"])
+    X, Y, params = nondegenerate_problem(case["n_x"], case["n_h"], case["n_y"], case["m"], case["seed"])
     activation = case["activation"]
     if activation in ("relu", "leaky_relu"):
         # A step of h in W1[i, j] moves Z1[i, k] by h·|X[j, k]|; one in b1 by h. Within that of a kink,
@@ -98,7 +98,7 @@ class Spy:
 
 def test_the_guard_checks_once_per_recording_interval(backend_name, monkeypatch):
     b = make_backend(backend_name)
-    X, Y, params = random_problem(2, 3, 1, 10)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 10)
     train, check = Spy(b, "_train"), Spy(b, "_checked_cost")
     monkeypatch.setattr(b, "_train", train)  # on the instance: JAX's compiled loop is still what runs
     monkeypatch.setattr(b, "_checked_cost", check)
@@ -116,7 +116,8 @@ def test_divergence_is_reported_at_the_first_check_after_it(backend_name):
     first = int(str(every_step.value).split(" at iteration ")[1].split()[0])  # where the cost first overflows
     assert 0 < first < 2000
     # the guard's reason: a non-finite cost, overflowed parameters, or a cost beyond any probability's
-    with pytest.raises(impls.TrainingDiverged, match=rf"^training diverged: .+ at iteration {math.ceil(first / 300) * 300} "
+    where = math.ceil(first / 300) * 300
+    with pytest.raises(impls.TrainingDiverged, match=rf"^training diverged: .+ at iteration {where} "
                                                      r"with learning rate 10; try a smaller learning rate$"):
         b.train(start, X, Y, learning_rate=10, iterations=2000, record_every=300)
 
@@ -142,11 +143,13 @@ def test_a_diverged_run_in_the_cli_is_one_line_and_exit_1(capsys):
     (lambda b, X, Y, p: b.cost({**p, "b2": np.array([[np.nan]])}, X, Y), "b2 contains NaN or infinite values"),
     (lambda b, X, Y, p: b.cost({**p, "extra": 1}, X, Y), "params must be a dict with keys W1, b1, W2, b2"),
     (lambda b, X, Y, p: b.cost(p, np.full(X.shape, 1e39), Y), r"X contains NaN or infinite values \(in float32\)"),
-    (lambda b, X, Y, p: b.train(p, X, Y, learning_rate=True, iterations=1), "learning_rate must be a finite number > 0"),
-    (lambda b, X, Y, p: b.train(p, X, Y, learning_rate=0.1, iterations=1, callback="print"), "callback must be callable"),
+    (lambda b, X, Y, p: b.train(p, X, Y, learning_rate=True, iterations=1),
+     "learning_rate must be a finite number > 0"),
+    (lambda b, X, Y, p: b.train(p, X, Y, learning_rate=0.1, iterations=1, callback="print"),
+     "callback must be callable"),
 ])
 def test_more_bad_input_is_a_value_error(backend_name, call, match):
-    X, Y, params = random_problem(2, 3, 1, 4)
+    X, Y, params = nondegenerate_problem(2, 3, 1, 4)
     with pytest.raises(ValueError, match=match):
         call(make_backend(backend_name, dtype="float32"), X, Y, params)
 
@@ -268,12 +271,14 @@ FLAGS = {
         ["planar", "moons", "iris", "good.csv", "bad.csv", "missing.csv", ".", "model.npz"]) | junk,
         "--hidden": numbers | junk, "--activation": st.sampled_from(impls.ACTIVATIONS) | junk,
         "--lr": reals | junk, "--iterations": numbers | junk, "--seed": numbers | junk,
-        "--dtype": st.sampled_from(impls.DTYPES) | junk, "--device": st.sampled_from(["cpu", "cuda", "gpu:1", "cpu:7"]) | junk,
-        "--print-every": numbers | junk, "--save": st.sampled_from(["new.npz", "no/such/m.npz", ".", "model.npz"]) | junk},
+        "--dtype": st.sampled_from(impls.DTYPES) | junk,
+        "--device": st.sampled_from(["cpu", "cuda", "gpu:1", "cpu:7"]) | junk, "--print-every": numbers | junk,
+        "--save": st.sampled_from(["new.npz", "no/such/m.npz", ".", "model.npz"]) | junk},
     "predict": {"--model": st.sampled_from(["model.npz", "missing.npz", "bad.csv", "."]) | junk,
-                "--dataset": st.sampled_from(["planar", "breast_cancer", "good.csv", "bad.csv", "unlabelled.csv"]) | junk,
-                "--seed": numbers | junk, "--backend": st.sampled_from(INSTALLED + ["tf"]) | junk,
-                "--device": st.sampled_from(["cpu", "cuda"]) | junk, "--out": st.sampled_from(["p.csv", "no/p.csv", "."]) | junk},
+                "--dataset": st.sampled_from(["planar", "breast_cancer", "good.csv", "bad.csv", "unlabelled.csv"])
+                | junk, "--seed": numbers | junk, "--backend": st.sampled_from(INSTALLED + ["tf"]) | junk,
+                "--device": st.sampled_from(["cpu", "cuda"]) | junk,
+                "--out": st.sampled_from(["p.csv", "no/p.csv", "."]) | junk},
 }
 
 

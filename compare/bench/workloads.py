@@ -16,6 +16,7 @@ import numpy as np
 import impls
 from compare.bench.measure import _clock, _ready, interleaved, one_thread, peak_memory_mb, per_iteration, traced_peak_mb
 from compare.bench.references import REFERENCES, floor_products, trainer
+from impls import processes
 
 SMALL = {"dataset": "planar", "n_h": 4, "dtype": "float64", "learning_rate": 1.2, "iterations": 10000}
 LARGE = {"m": 20000, "n_x": 784, "n_h": 256, "dtype": "float32", "learning_rate": 0.1}
@@ -47,8 +48,9 @@ BUSY = ("numpy", "torch")   # timed idle and busy: BUSY_TARGET holds torch's slo
 TWINS = {"torch-ddp": "torch", "jax-sharded": "jax"}
 
 
-def gaussian_problem(n_x, n_h, m, dtype, seed=0):
-    """Gaussian X (n_x, m), random 0/1 labels Y (1, m) and the course's initial params."""
+def course_start_problem(n_x, n_h, m, dtype, seed=0):
+    """Gaussian X (n_x, m), random 0/1 labels Y (1, m) and the course's initial params (weights × 0.01, zero
+    biases): where a training run starts, which is what the bench times."""
     rng = np.random.RandomState(seed)
     X = rng.randn(n_x, m).astype(dtype)
     Y = (rng.rand(1, m) > 0.5).astype(dtype)
@@ -98,7 +100,7 @@ def bench_large(names, devices, settings):
     "iteration" (one training step, likewise) per backend; "iteration" of the references.
     """
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     dZ1 = np.random.RandomState(1).randn(workload["n_h"], workload["m"]).astype(workload["dtype"])
     lr = workload["learning_rate"]
 
@@ -134,7 +136,7 @@ def bench_sweep(names, settings):
     for axis, values in settings.sweep.items():
         for value in values:
             m, n_h = (value, 4) if axis == "m" else (400, value)
-            X, Y, params = gaussian_problem(2, n_h, m, "float64")
+            X, Y, params = course_start_problem(2, n_h, m, "float64")
             with one_thread():
                 measures = {name: per_iteration(trainer(name, X, Y, params, 0.1), settings.sweep_block_s,
                                                 difference=name == "sklearn") for name in REFERENCES + tuple(names)}
@@ -147,18 +149,18 @@ def bench_sweep(names, settings):
 @contextmanager
 def busy_cores(n):
     """`n` processes spinning `while True: pass` for the length of the block; ended afterwards, also on
-    Ctrl-C or an error, so that none outlives the bench."""
+    Ctrl-C or an error, and with the bench if it is killed outright (impls/processes.py), so that none outlives it."""
     procs = []
     try:
         for _ in range(n):
-            procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+            procs.append(processes.start([sys.executable, "-c", "while True: pass"]))
         time.sleep(0.5)  # until they hold their cores
         yield
     finally:
         for proc in procs:
-            proc.kill()
+            proc.stop()
         for proc in procs:
-            proc.wait()
+            proc.kill()
 
 
 def bench_busy(settings, cores):
@@ -186,7 +188,7 @@ def _step_child(name, workers, quick):
     (0: a single-process backend, asked without it), and the fixed cost of one train() call."""
     settings = QUICK if quick else FULL
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     backend = impls.get_backend(name, dtype=workload["dtype"], **({"workers": workers} if workers else {}))
 
     def run(n):
@@ -237,7 +239,7 @@ def _child(name, device, quick):
         out["whole_run_s"] = _clock(run, settings.whole_iterations)
 
     workload = settings.large
-    X, Y, params = gaussian_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
+    X, Y, params = course_start_problem(workload["n_x"], workload["n_h"], workload["m"], workload["dtype"])
     gpu = None
     if name in REFERENCES:
         fn = lambda run=trainer(name, X, Y, params, workload["learning_rate"]): run(1)  # noqa: E731
@@ -268,12 +270,15 @@ def run_child(name, device, quick, workers=None):
         # JAX takes its CPU device count from XLA_FLAGS once, when it starts: set here, for the child alone
         flags = re.sub(r"--xla_force_host_platform_device_count=\S*", "", env.get("XLA_FLAGS", ""))
         env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={max(workers, 1)}".strip()
+    child = processes.start(cmd + (["--quick"] if quick else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # under a supervisor: it dies with the bench, even one killed
     try:
-        proc = subprocess.run(cmd + (["--quick"] if quick else []), capture_output=True, text=True, env=env,
-                              timeout=900)
+        out, err = child.communicate(timeout=900)
     except subprocess.TimeoutExpired:
         return {"error": "no result within 15 minutes"}
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines() or ["no output"]
-        return {"error": f"exit status {proc.returncode}: {lines[-1]}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        child.kill()
+    if child.returncode != 0:
+        lines = err.strip().splitlines() or ["no output"]
+        return {"error": f"exit status {child.returncode}: {lines[-1]}"}
+    return json.loads(out.strip().splitlines()[-1])

@@ -20,7 +20,7 @@ def compare_backends(backends, params, X, Y, *, learning_rate, iterations, check
             train, predict), or part of it: the checks their methods allow are run, the others listed
             as not provided. The first is the reference, normally the hand-written numpy backend. A user's
             class is best given as compare.isolated.IsolatedBackend (what `--backends FILE.py:CLASS` makes):
-            an object of this process can change what this process computes (see README).
+            an object of this process can change what this process computes (docs/your-own.md).
         params, X, Y: the starting parameters and the data, course orientation.
         learning_rate, iterations: the training run every backend makes.
         checkpoint_every: spacing of the checkpoints on each trajectory (default iterations/100).

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from compare.codec import Opaque
 from impls.base import PARAM_NAMES
 
 
@@ -25,8 +26,7 @@ def describe(value):
     """A few words for a value that is not what was expected: "None", "'abc' (a str)", "an array of shape (3,)"."""
     if value is None:
         return "None"
-    kind = getattr(value, "kind", None)
-    if type(value).__name__ == "Opaque" and kind is not None:  # what the isolated process could not send as numbers
+    if isinstance(value, Opaque):  # what the isolated process could not send as numbers
         return f"a {plain(value.type, 60)}" + (f" ({plain(value.error, 80)})" if value.error else "")
     if isinstance(value, str):
         return f"{plain(repr(value), 60)} (a str)"
@@ -68,7 +68,7 @@ def detach(value, path="", found=None, depth=0):
 
 def _numbers(value):
     """`value` as a float64 array, or None when it is not an array of real numbers."""
-    if value is None or isinstance(value, (str, bytes, dict)) or type(value).__name__ == "Opaque":
+    if value is None or isinstance(value, (str, bytes, dict, Opaque)):
         return None
     try:
         if np.iscomplexobj(value):

@@ -149,7 +149,8 @@ def run(setup, progress):
     out.checks += _predictions(setup, setup.entrants, theta, where)
     for e in trainers:
         states, costs, error = runs[e.name]
-        distance = [rel_error(flat(s, PARAM_NAMES), flat(r, PARAM_NAMES)) for s, r in zip(states, ref_states)]
+        distance = [rel_error(flat(state, PARAM_NAMES), flat(ref_state, PARAM_NAMES))
+                    for state, ref_state in zip(states, ref_states)]
         separated = next((m for m, d in zip(marks, distance) if not d <= TRAJECTORY_RTOL[setup.dtype]), None)
         rises = [(costs[i + 1] - costs[i], marks[i], marks[i + 1]) for i in range(len(costs) - 1)
                  if math.isfinite(costs[i + 1] - costs[i])]

@@ -1,6 +1,6 @@
-"""The process a user's backend runs in. compare/isolated/proxy.py starts it as
-`python host.py FD_IN FD_OUT PARENT_PID SANDBOX_PY LOG_LIMIT`, sends what to construct, then one call at a time; each
-answer is the method's raw result as JSON descriptions and arrays (check's sandbox.Encoder), never pickles.
+"""The process a user's backend runs in. compare/isolated/proxy.py starts it as `python host.py FD_IN FD_OUT`,
+under a supervisor (impls/processes.py), sends what to construct, then one call at a time; each answer is the
+method's raw result as JSON descriptions and arrays (compare/codec.py), never pickles.
 
 Run by path, it imports only the standard library, NumPy, impls and the user's code: nothing the user's code
 does here (patch NumPy, change JAX's settings, change the arrays it is given, exit) reaches the comparison.
@@ -215,7 +215,7 @@ def _changed(originals):
     return changed
 
 
-def serve(fd_in, fd_out, Encoder):
+def serve(fd_in, fd_out, codec):
     backend, data = None, {}
     while True:
         try:
@@ -246,24 +246,22 @@ def serve(fd_in, fd_out, Encoder):
         detached = []
         result = _as_result(value) if method == "train" else None
         value = _detach(result if result is not None else value, "", detached)
-        encoder = Encoder()
+        encoder = codec.Encoder()
         described = encoder.encode(value)
         send(fd_out, {"ok": True, "value": described, "result": result is not None, "detached": detached,
                       "changed": _changed(originals)}, encoder.arrays)
 
 
-def main(fd_in, fd_out, parent, sandbox, log_limit):
-    here = str(Path(__file__).resolve().parent)
-    sys.path[:] = [p for p in sys.path if p != here]  # a user's module named like ours must still import
-    from impls.processes import die_with_parent, limit_self
-    die_with_parent(parent)
-    limit_self(file_size=log_limit)  # its prints go to a file: a print loop cannot fill the disk
-    loader = importlib.util.spec_from_file_location("backprop_compare_sandbox", sandbox)
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    serve(fd_in, fd_out, module.Encoder)
+def main(fd_in, fd_out):
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if p != str(here)]  # a user's module named like ours must still import
+    # by path: importing the package `compare` would bring the comparison itself into the user's process
+    loader = importlib.util.spec_from_file_location("backprop_compare_codec", here.parent / "codec.py")
+    codec = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(codec)
+    serve(fd_in, fd_out, codec)
     os._exit(0)  # the user's atexit handlers and threads are not waited for
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from compare.codec import decode
 from compare.comparison.answers import plain
 from compare.isolated import host
 from impls import processes
@@ -24,7 +25,6 @@ WALL_FACTOR = 4     # a call that has not answered after this many times its lim
 RESTARTS = 2        # after this many ended processes, later calls fail without starting another; after a
                     # timeout none is started: each would wait as long again
 LOG_LIMIT = 64 * 2**20  # bytes its prints may fill (RLIMIT_FSIZE): a print loop cannot fill the disk
-SANDBOX = Path(__file__).resolve().parents[1] / "teach" / "check" / "sandbox.py"  # its Encoder, by path
 
 
 class BackendFailed(RuntimeError):
@@ -107,9 +107,9 @@ class IsolatedBackend:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "MPLBACKEND": "Agg"}
         try:
             self._proc = processes.start(
-                [sys.executable, str(Path(host.__file__).resolve()), str(from_parent), str(to_parent),
-                 str(os.getpid()), str(SANDBOX), str(LOG_LIMIT)], pass_fds=(from_parent, to_parent),
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=env)
+                [sys.executable, str(Path(host.__file__).resolve()), str(from_parent), str(to_parent)],
+                pass_fds=(from_parent, to_parent), stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                env=env, file_size=LOG_LIMIT)
         finally:
             os.close(from_parent)
             os.close(to_parent)
@@ -131,7 +131,7 @@ class IsolatedBackend:
 
     def _stop(self):
         if self._proc is not None:
-            processes.kill_tree(self._proc)
+            self._proc.kill()
             for fd in (self._to, self._from):
                 try:
                     os.close(fd)
@@ -170,12 +170,12 @@ class IsolatedBackend:
 
     def _exchange(self, header, arrays, what):
         """Send one message and wait for the answer within the limits: a Reply with .header, or .error."""
-        start, cpu_start = time.monotonic(), processes.cpu_seconds(self._proc.pid) or 0.0
+        start, cpu_start = time.monotonic(), self._proc.cpu_seconds() or 0.0
         data = memoryview(host.pack(header, arrays))
         buffer, size = bytearray(), None
         try:
             while size is None or len(buffer) < size:
-                cpu = (processes.cpu_seconds(self._proc.pid) or cpu_start) - cpu_start
+                cpu = (self._proc.cpu_seconds() or cpu_start) - cpu_start
                 if cpu > self.timeout or time.monotonic() - start > WALL_FACTOR * self.timeout:
                     used = f"{cpu:.0f} s of CPU time, {time.monotonic() - start:.0f} s in all"
                     self._stop()
@@ -196,9 +196,9 @@ class IsolatedBackend:
             header, out = host.unpack(bytes(buffer))
         except (EOFError, BrokenPipeError):
             deadline = time.monotonic() + 2
-            while not processes.has_exited(self._proc) and time.monotonic() < deadline:
+            while self._proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
-            status = processes.kill_tree(self._proc) if processes.has_exited(self._proc) else None
+            status = self._proc.poll()
             output = self._last_output()
             self._stop()
             self._ended.append("exit")
@@ -255,7 +255,6 @@ class IsolatedBackend:
         if not h.get("ok"):
             return Reply(value=None, error=plain(h.get("error", f"{method} failed")), changed=changed,
                          detached=[], diverged=bool(h.get("diverged")))
-        from compare.teach.check.grading import decode  # the reader of sandbox.Encoder's descriptions
         try:
             value = decode(_text_is_not_numbers(h["value"]), reply.arrays)
         except (KeyError, TypeError, ValueError, IndexError) as e:

@@ -156,6 +156,8 @@ def create_app(store=None):
         return JSONResponse({"datasets": list(DATASETS) + [S.CSV], "activations": list(impls.ACTIVATIONS),
                              "dtypes": list(impls.DTYPES), "inits": list(S.INITS), "backends": S.engines(),
                              "defaults": S.Settings(backends=tuple(S.engines())).to_dict(), "caps": S.caps(),
+                             "depth_defaults": {"one": S.depth_defaults((1,)), "deep": S.depth_defaults((1, 1))},
+                             "memory": store.memory,
                              "sessions": len(store)})
 
     async def create(request):

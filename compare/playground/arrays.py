@@ -5,6 +5,7 @@ import base64
 import numpy as np
 
 FULL = 64           # a value with at most this many entries is sent in full, a larger one as a heat strip
+FULL_ROWS = 10      # ... and at most this many rows: a deep network's db1 (20, 1) reads better as a strip
 STRIP = (32, 400)   # the most rows and columns a heat strip has; more are averaged into these
 
 
@@ -36,7 +37,7 @@ def matrix(a, full=FULL, strip=True):
     view = {"shape": list(a.shape), "min": number(finite.min()) if finite.size else None,
             "max": number(finite.max()) if finite.size else None,
             "mean": number(finite.mean()) if finite.size else None, "nonfinite": int(a.size - finite.size)}
-    if a.size <= full:
+    if a.size <= full and (a.ndim < 2 or a.shape[0] <= FULL_ROWS or not strip):
         view["full"] = [[number(x) for x in row] for row in a.reshape(a.shape[0] if a.ndim else 1, -1)]
         return view
     if not strip:

@@ -1,9 +1,10 @@
 """The page's speed as a user meets it, in headless Chromium against a server started here: the latency
 of one Step (the request, the server's work, drawing the answer and the next frame), p50 and p95, and
-Play's updates per second, with every installed backend running on the course's problem. With --shots,
-also the docs' screenshots (docs/images/playground/).
+Play's updates per second, with every installed backend running on the course's problem (week 3's network, or
+the hidden layers of --hidden: 20,7,5 for week 4's). With --shots, also the docs' screenshots
+(docs/images/playground/).
 
-    python -m compare.playground.measure [--steps 200] [--play-seconds 10] [--shots DIR]
+    python -m compare.playground.measure [--hidden 20,7,5] [--steps 200] [--play-seconds 10] [--shots DIR]
 """
 import argparse
 import os
@@ -87,12 +88,28 @@ def shoot(chromium, url, folder):
     open_("?dataset=moons&hidden=8&test=30&noise=0.3")
     steps(2000)
     page.locator("#view").screenshot(path=f"{folder}/moons-test-split.png")
+    open_("?hidden=20,7,5")  # deep mode: week 4's network, its rows per layer, the walk at F1[2]
+    steps(1000)
+    browser.wait_iteration(page, 1000)
+    for _ in range(3):
+        page.get_by_role("button", name="Next equation").click()
+    page.locator("#graph .node", has_text="W2·A1").click()
+    full("deep-walk-F1-2.png")
+    open_("?hidden=6,3&init=zero&activation=sigmoid&test=30&lr=0.5")
+    steps(200)
+    browser.wait_iteration(page, 200)
+    page.evaluate("window.scrollTo(0, 0)")  # the boxes below in the page's coordinates
+    view, note = page.locator("#view").bounding_box(), page.locator("#units-note").bounding_box()
+    page.screenshot(path=f"{folder}/deep-zero-init.png", full_page=True,  # #view, down to the units' note
+                    clip={"x": view["x"], "y": view["y"], "width": view["width"],
+                          "height": note["y"] + note["height"] + 12 - view["y"]})
     page.close()
     return sorted(os.listdir(folder))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m compare.playground.measure", description=__doc__.split("\n")[0])
+    p.add_argument("--hidden", default="4", help="hidden layers, as the page's set-up (default: 4, week 3's)")
     p.add_argument("--steps", type=int, default=200, help="Steps to time (default: 200)")
     p.add_argument("--play-seconds", type=float, default=10, help="seconds of Play per speed (default: 10)")
     p.add_argument("--shots", default=None, metavar="DIR", help="also write the docs' screenshots into DIR")
@@ -109,9 +126,11 @@ def main(argv=None):
         with sync_playwright() as pw:
             chromium = browser.launch(pw)
             page = chromium.new_page(viewport={"width": 1440, "height": 900})
-            (p50, p95), (r50, r95), (s50, s95), (c50, c95), rates, names = measure(page, url, args.steps,
-                                                                                 args.play_seconds)
-            print(f"backends running: {', '.join(names)}; the course's problem (planar, m=400, n_h=4, tanh, float64); "
+            found = measure(page, f"{url}?hidden={args.hidden}", args.steps, args.play_seconds)
+            (p50, p95), (r50, r95), (s50, s95), (c50, c95), rates, names = found
+            dims = page.evaluate("window.playground.setup.layer_dims")
+            print(f"backends running: {', '.join(names)}; the course's problem (planar, m=400, layer_dims {dims}, "
+                  f"tanh, float64, learning rate {page.evaluate('window.playground.setup.settings.lr')}); "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"Step, click to drawn: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.steps} Steps; of which "
                   f"the request: p50 {r50:.1f}, p95 {r95:.1f} ms; the server's work: p50 {s50:.1f}, p95 {s95:.1f} ms, "

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import impls
-from impls.memory import check_run_memory, format_bytes, machine_memory, run_memory
+from impls.memory import check_layers_memory, format_bytes, layers_memory, machine_memory
 from impls.io.datasets import load_dataset, parse_csv
 from compare.playground import settings as S
 
@@ -116,12 +116,14 @@ class Session:
     def configure(self, settings, upload=None):
         """Take settings (and an uploaded file's data): the data, the backends and a fresh start."""
         X, Y, X_test, Y_test = prepare_data(settings, upload)
-        n_x, m, n_y, n_h = X.shape[0], X.shape[1], Y.shape[0], settings.hidden[0]
+        self.layer_dims = [X.shape[0], *settings.hidden, Y.shape[0]]
         try:
-            check_run_memory(n_x, n_h, n_y, m, settings.dtype)
+            check_layers_memory(self.layer_dims, X.shape[1], settings.dtype)
         except ValueError as e:
             raise S.SettingError("hidden", str(e)) from None
-        self.memory = (len(settings.backends) + 1) * run_memory(n_x, n_h, n_y, m + X_test.shape[1], settings.dtype)
+        # the command line's estimate for each backend's run and the reference's values for the table
+        self.memory = (len(settings.backends) + 1) * layers_memory(self.layer_dims, X.shape[1] + X_test.shape[1],
+                                                                   settings.dtype)
         self.backends = {n: backend(n, settings.activation, settings.dtype) for n in settings.backends}
         self.settings, self.upload = settings, upload
         self.X, self.Y, self.X_test, self.Y_test = (a.astype(settings.dtype) for a in (X, Y, X_test, Y_test))
@@ -142,8 +144,8 @@ class Session:
 
     def reset(self):
         s = self.settings
-        start = impls.init_params(self.X.shape[0], s.hidden[0], self.Y.shape[0], seed=s.seed,
-                                  scale=0.0 if s.init == "zero" else 0.01, dtype=s.dtype)
+        # init_deep_params is init_params for one hidden layer: the command line's start at every depth
+        start = impls.init_deep_params(self.layer_dims, seed=s.seed, scale=S.INIT_SCALES[s.init], dtype=s.dtype)
         self.params = {name: start for name in self.backends}  # never changed in place: train returns new ones
         self.iteration = 0
         self.start_cost = self.reference.cost(start, self.X, self.Y)

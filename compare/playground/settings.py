@@ -3,16 +3,19 @@
 Every value arrives as text (the URL's query string) or as JSON; nothing here trusts its type. The defaults
 are `python -m compare train`'s, so that the page and the command line start from the same run.
 """
+import argparse
 import math
 import numbers
 from dataclasses import asdict, dataclass
 
 import impls
+from compare.deep_flags import deep_defaults
 from impls.base import MAX_SEED
 from impls.io.datasets import DATASETS
 
 # Caps, said on the page: a step of the largest problem stays interactive, and sessions stay bounded.
 MAX_HIDDEN = 64             # hidden units per layer
+MAX_LAYERS = 6              # hidden layers: L = 7 draws 35 equation rows and a graph of 21 operations and the cost
 MAX_EXAMPLES = 5000         # m, of a data set or an uploaded file
 MAX_FEATURES = 32           # n_x
 MAX_UPLOAD_BYTES = 1_000_000
@@ -20,7 +23,10 @@ MAX_TEST_PERCENT = 80
 MAX_NOISE = 1.0             # added noise, in standard deviations of each feature
 MAX_STEPS = 100             # iterations one request may ask for
 CSV = "csv"                 # the data set name of an uploaded file; its content never travels in the URL
-INITS = ("random", "zero")  # zero: the lecture's all-zero weights, whose hidden units stay identical
+# random: randn × 0.01 (week 3); sqrt: randn / √n_{l−1} (the week-4 application's); zero: the lecture's all-zero
+# weights, whose hidden units stay identical
+INITS = ("random", "sqrt", "zero")
+INIT_SCALES = {"random": 0.01, "sqrt": "sqrt", "zero": 0.0}
 
 
 class SettingError(ValueError):
@@ -36,13 +42,18 @@ class Settings:
     dataset: str = "planar"
     noise: float = 0.0
     test: int = 0                   # percent of the examples held out as the test set
-    hidden: tuple = (4,)            # units per hidden layer: one layer until deep networks exist
+    hidden: tuple = (4,)            # units per hidden layer: (4,) is week 3's network, (20, 7, 5) a deep one
     activation: str = "tanh"
-    lr: float = 1.2
+    lr: float = 1.2                 # with more than one hidden layer, parse's default is depth_defaults'
     dtype: str = "float64"
     backends: tuple = ()            # () means every installed one; numpy, the reference, is always first
     seed: int = 0
     init: str = "random"
+
+    @property
+    def depth(self):
+        """L, the number of layers with weights: the hidden ones and the output."""
+        return len(self.hidden) + 1
 
     def to_dict(self):
         d = asdict(self)
@@ -86,12 +97,24 @@ def _choice(value, field, choices):
 
 
 def _hidden(value):
+    """Units per hidden layer, comma-separated as on the command line: 4 is week 3's network, 20,7,5 a deep one."""
     text = _text(value, "hidden")
     layers = [part.strip() for part in text.split(",")]
-    if len(layers) > 1:
-        raise SettingError("hidden", f"Hidden units: {text!r} asks for {len(layers)} hidden layers; this "
-                           f"network has one (give one number, 1 to {MAX_HIDDEN})")
+    if len(layers) > MAX_LAYERS:
+        raise SettingError("hidden", f"Hidden units: {text!r} asks for {len(layers)} hidden layers; the playground "
+                           f"takes at most {MAX_LAYERS}")
+    if len(layers) > 1 and not all(layers):
+        raise SettingError("hidden", f"Hidden units: {text!r} has an empty layer; give one size per hidden layer, "
+                           "separated by commas as in 20,7,5")
     return tuple(_number(n, "hidden", 1, MAX_HIDDEN, int) for n in layers)
+
+
+def depth_defaults(hidden):
+    """{"lr", "init"} where the set-up leaves them: the command line's per depth (compare.deep_flags):
+    1.2 and random × 0.01 with one hidden layer, 0.0075 and randn / √n_{l−1} with more."""
+    args = argparse.Namespace(hidden=list(hidden), lr=None, init_scale=None)
+    deep_defaults(args)
+    return {"lr": args.lr, "init": next(k for k, v in INIT_SCALES.items() if v == args.init_scale)}
 
 
 def _backends(value):
@@ -135,10 +158,12 @@ def parse(raw):
     values = {k: PARSERS[k](v) for k, v in raw.items()}
     if "backends" not in values:
         values["backends"] = _backends("")
+    for k, v in depth_defaults(values.get("hidden", Settings.hidden)).items():
+        values.setdefault(k, v)
     return Settings(**values)
 
 
 def caps():
     """The limits, as the page states them."""
-    return {"hidden": MAX_HIDDEN, "examples": MAX_EXAMPLES, "features": MAX_FEATURES,
+    return {"hidden": MAX_HIDDEN, "layers": MAX_LAYERS, "examples": MAX_EXAMPLES, "features": MAX_FEATURES,
             "upload_bytes": MAX_UPLOAD_BYTES, "test": MAX_TEST_PERCENT, "noise": MAX_NOISE, "steps": MAX_STEPS}

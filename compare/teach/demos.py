@@ -236,8 +236,8 @@ def cmd_demo(args):
     check_folder(args.plots, [f"demo-{args.demo}.png"], [("--dataset", args.dataset)], f"--plots {args.plots}")
     backend = impls.get_backend(args.backend, activation=args.activation, dtype=args.dtype, device=args.device)
     X, Y, params = cli.load_problem(args)
-    print(f"demo {args.demo}: {backend.name} backend, {args.activation}, {args.dtype}, data {args.dataset} X {X.shape}, "
-          f"{args.iterations} iterations", flush=True)
+    print(f"demo {args.demo}: {backend.name} backend, {args.activation}, {args.dtype}, data {args.dataset} "
+          f"X {X.shape}, {args.iterations} iterations", flush=True)
     if args.demo == "zero-init":
         path = _demo_zero_init(backend, X, Y, args)
     elif args.demo == "learning-rate":

@@ -28,9 +28,9 @@ class WorkerFailed(RuntimeError):
     """A worker raised or died; the message names its rank."""
 
 
-def serve(fd, parent, rank, world, store, backend):
-    """A worker: join the group, then run each task sent until told to stop or the parent goes away."""
-    processes.die_with_parent(parent)  # even when the parent is killed by SIGKILL (atexit never runs then)
+def serve(fd, rank, world, store, backend):
+    """A worker: join the group, then run each task sent until told to stop or the parent goes away (its
+    supervisor kills it then, even when the parent was killed by SIGKILL: see impls/processes.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     conn = multiprocessing.connection.Connection(fd)
     import torch
@@ -61,8 +61,9 @@ class LocalGroup:
 
     def __init__(self, world, device_type="cpu"):
         # Fresh interpreters (not multiprocessing's spawn, which re-runs the caller's script without a
-        # __main__ guard), in a session of their own (processes.start): a Ctrl-C at the terminal reaches this
-        # process only, which then stops them. They find the modules this process does, planted bugs included.
+        # __main__ guard), each under a supervisor in a session of its own (processes.start): a Ctrl-C at the
+        # terminal reaches this process only, which then stops them. They find the modules this process does,
+        # planted bugs included.
         backend = "nccl" if device_type == "cuda" else "gloo"
         self.folder = tempfile.mkdtemp(prefix="backprop-compare-group-")
         store = os.path.join(self.folder, "store")
@@ -73,7 +74,7 @@ class LocalGroup:
         for rank in range(world):
             parent, child = multiprocessing.Pipe()
             code = (f"from impls.parallel.process_group import serve; "
-                    f"serve({child.fileno()}, {os.getpid()}, {rank}, {world}, {store!r}, {backend!r})")
+                    f"serve({child.fileno()}, {rank}, {world}, {store!r}, {backend!r})")
             try:
                 self.procs.append(processes.start([sys.executable, "-c", code], pass_fds=[child.fileno()],
                                                   stdin=subprocess.DEVNULL, env=env))
@@ -128,7 +129,7 @@ class LocalGroup:
         A worker that reported its own error exits with 0: its error is the cause."""
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            dead = next((r for r, p in enumerate(self.procs) if processes.peek_status(p) not in (None, 0)), None)
+            dead = next((r for r, p in enumerate(self.procs) if p.poll() not in (None, 0)), None)
             if dead is not None:
                 return f"torch-ddp worker rank {dead} {self._ending(dead)}"
             time.sleep(0.01)
@@ -137,29 +138,31 @@ class LocalGroup:
     def _ending(self, rank):
         """How a worker whose pipe closed ended: its end closes a moment before the kernel reports its exit."""
         deadline = time.monotonic() + 2
-        while not processes.has_exited(self.procs[rank]) and time.monotonic() < deadline:
+        while self.procs[rank].poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        if not processes.has_exited(self.procs[rank]):
+        if self.procs[rank].poll() is None:
             return "closed its pipe"
-        status = processes.kill_tree(self.procs[rank])
+        status = self.procs[rank].kill()
         if status < 0:
             return processes.exit_reason(status)
         return f"ended ({processes.exit_reason(status)})"
 
     @property
     def alive(self):
-        return not any(processes.has_exited(p) for p in self.procs)
+        return all(p.poll() is None for p in self.procs)
 
     def close(self):
-        """Stop every worker at once, with whatever it started: SIGKILL to each one's process group, then reap.
-        A worker holds nothing that needs an orderly goodbye (the kernel closes its sockets), and one busy in a
-        collective would not hear it: asking first cost seconds per worker."""
+        """Stop every worker at once, with whatever it started: each supervisor is told to kill its tree, all
+        before waiting for any. A worker holds nothing that needs an orderly goodbye (the kernel closes its
+        sockets), and one busy in a collective would not hear it: asking first cost seconds per worker."""
         with _LOCK:
             for key, group in list(_GROUPS.items()):
                 if group is self:
                     del _GROUPS[key]
         for proc in self.procs:
-            processes.kill_tree(proc)
+            proc.stop()
+        for proc in self.procs:
+            proc.kill()
         for conn in self.conns:
             conn.close()
         shutil.rmtree(self.folder, ignore_errors=True)

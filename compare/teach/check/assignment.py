@@ -8,12 +8,12 @@ import numpy as np
 
 import impls
 from compare.cli import one_line
+from compare.codec import Opaque, decode
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 
-from .grading import _a, _array, _not_numbers, raised_text
-from .problems import random_problem, reference
-from .sandbox import Opaque, decode
+from .grading import _array, _not_numbers, kind_of, raised_text
+from .problems import distinct_sizes_problem, reference
 
 FUNCTIONS = ("layer_sizes", "initialize_parameters", "compute_cost", "update_parameters", "nn_model", "predict")
 COURSE_SEED = 2        # the course's initialize_parameters runs after np.random.seed(2): inside it (v5/v6) or before
@@ -33,18 +33,18 @@ GRADIENT_OF = {"W1": ("dW1", "B5"), "b1": ("db1", "B6"), "W2": ("dW2", "B2"), "b
 def build(seed):
     """(calls, inputs, expected): one call per function (two where the course versions differ), on a problem
     of its own."""
-    X, Y, params = random_problem(np.random.RandomState((seed + 1000) % 2**32))
-    r = reference(params, X, Y)
+    X, Y, params = distinct_sizes_problem(np.random.RandomState((seed + 1000) % 2**32))
+    ref = reference(params, X, Y)
     n_x, m = X.shape
     inputs = {"a.X": X, "a.Y": Y, **{f"a.{k}": params[k] for k in params},
-              **{f"a.d{k}": r[f"d{k}"] for k in params}, "a.A2": r["A2"]}
+              **{f"a.d{k}": ref[f"d{k}"] for k in params}, "a.A2": ref["A2"]}
     A = {k: {"array": f"a.{k}"} for k in ("X", "Y", "A2")}
     P = {"dict": {k: {"array": f"a.{k}"} for k in params}}
     G = {"dict": {f"d{k}": {"array": f"a.d{k}"} for k in params}}
     backend = impls.get_backend("numpy", activation="tanh")
     starts = [impls.init_params(n_x, HIDDEN, 1, seed=s) for s in (COURSE_SEED, NN_SEED)]
     trained = [backend.train(s, X, Y, learning_rate=LEARNING_RATE, iterations=ITERATIONS).params for s in starts]
-    cost = float(-np.mean(Y * np.log(r["A2"]) + (1 - Y) * np.log(1 - r["A2"])))
+    cost = float(-np.mean(Y * np.log(ref["A2"]) + (1 - Y) * np.log(1 - ref["A2"])))
     sizes = [{"value": n_x}, {"value": 5}, {"value": 1}]
     calls = [
         {"id": "layer_sizes", "function": "layer_sizes", "args": [[A["X"], A["Y"]]]},
@@ -64,9 +64,9 @@ def build(seed):
                 "initialize_parameters": impls.init_params(n_x, 5, 1, seed=COURSE_SEED),
                 "other_seed": impls.init_params(n_x, 5, 1, seed=OTHER_SEED),
                 "uniform": {"W1": rand.rand(5, n_x) * 0.01, "W2": rand.rand(1, 5) * 0.01},
-                "compute_cost": cost, "nn_model": trained, "predict": (r["A2"] > 0.5).astype(float),
-                "update_parameters": {k: params[k] - LEARNING_RATE * r[f"d{k}"] for k in params},
-                "update_parameters.lr": {k: params[k] - 0.5 * r[f"d{k}"] for k in params},
+                "compute_cost": cost, "nn_model": trained, "predict": (ref["A2"] > 0.5).astype(float),
+                "update_parameters": {k: params[k] - LEARNING_RATE * ref[f"d{k}"] for k in params},
+                "update_parameters.lr": {k: params[k] - 0.5 * ref[f"d{k}"] for k in params},
                 "sizes": f"n_x={n_x}, n_h={HIDDEN}, m={m}"}
     return calls, inputs, expected
 
@@ -109,7 +109,7 @@ def _close(got, want):
 
 def _params(value, want, what, result=None):
     if not isinstance(value, dict):
-        return f"returns {_a(value)}, not a dict with keys W1, b1, W2, b2"
+        return f"returns {kind_of(value)}, not a dict with keys W1, b1, W2, b2"
     for k, w in want.items():
         if k not in value:
             return f"{what} has no key {k!r} (keys: {', '.join(one_line(key) for key in value)})"
@@ -130,7 +130,7 @@ def _params(value, want, what, result=None):
 def _layer_sizes(value, expected, records, arrays, result):
     want = expected["layer_sizes"]
     if not isinstance(value, (tuple, list)) or len(value) != 3:
-        return f"returns {_a(value)}, not (n_x, n_h, n_y)"
+        return f"returns {kind_of(value)}, not (n_x, n_h, n_y)"
     got = tuple(int(v) if isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() else v
                 for v in value)
     if got != want:
@@ -171,7 +171,7 @@ def _cost(value, expected, records, arrays, result):
         return _not_numbers("the cost", value)
     if not isinstance(value, (float, int)) or isinstance(value, bool):
         return _not_numbers("the cost", value) if value is None or isinstance(value, Opaque) else \
-            f"returns {_a(value)}, not a float"
+            f"returns {kind_of(value)}, not a float"
     if not math.isfinite(value):
         return f"returns {value}: log(0) or 0 · log(0)? The cost of A2 strictly between 0 and 1 is finite"
     result.compared(abs(value - want) / abs(want))

@@ -6,7 +6,7 @@ import io
 import warnings
 from pathlib import Path
 
-from . import assignment
+from . import assignment, week4, week4_grading
 from .files import not_gradable
 from .grading import SIGNATURES, grade_records
 from .notebook import read
@@ -25,8 +25,9 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
     Args:
         path: the file; it defines at least forward_propagation and backward_propagation.
         problems, seed: the random problems, as for `grade`.
-        timeout: CPU seconds the student's functions may use once the file is loaded; load_timeout: CPU
-            seconds loading the file (its imports) may take; memory: bytes of address space the child may use.
+        timeout: CPU seconds the student's functions may use once the file is loaded.
+        memory: bytes of address space the child may use.
+        load_timeout: CPU seconds loading the file (its imports) may take.
         hidden: module names the file may not import (the other submissions of a class in its folder).
 
     Returns:
@@ -43,6 +44,10 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
         program = read(path)
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
+    names = week4.defined_functions(program)
+    if week4.is_week4(names):
+        return _check_week4(path, program, names, seed=seed, hidden=hidden, cpu=timeout, memory=memory,
+                            load_cpu=load_timeout)
     calls, inputs, refs = build_job(problems, seed)
     more, more_inputs, expected = assignment.build(seed)
     outcome = run_in_child(program, calls + more, {**inputs, **more_inputs}, hidden=hidden, cpu=timeout,
@@ -61,7 +66,7 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
             why = program.failed.get(name)
             lacks = f"the definition of {name} ({why[0]}) fails here: {why[2]}" if why else \
                 f"defines no function {name}({', '.join(params)}), the course's name (it defines: " \
-                f"{', '.join(sorted(defined)) or 'no functions'})"
+                f"{', '.join(sorted(defined)) or 'no functions'}), nor a week-4 one such as L_model_forward"
             raise ValueError(f"{path}: {lacks}" + "".join(f"; {n}" for n in program.notes))
         if outcome.calls[f"p0.{name.split('_')[0]}"]["status"] == "signature":
             raise ValueError(f"{path}: {name}{defined[name]} cannot be called as the course calls it, "
@@ -72,10 +77,33 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
     return result
 
 
+def _check_week4(path, program, names, *, seed, **limits):
+    """A week-4 file (W4A1's ten functions, W4A2's models): each function graded on its own at L = 1 … 4."""
+    calls, inputs, problems = week4.build(seed, names)
+    outcome = run_in_child(program, calls, inputs, **limits)
+    result = Grade(name=path.name, output=outcome.output, status={}, assignment="week 4")
+    if outcome.failure and outcome.running in ("start", "load"):
+        raise ValueError(f"{path}: cannot be loaded: {describe(outcome, calls)}")
+    if outcome.failure:
+        text = describe(outcome, calls)
+        result.fail("process", text[0].upper() + text[1:], "", reached=False)
+        running = outcome.running.split(".")[0]
+        for name in week4.FUNCTIONS + week4.MODELS:  # no answer came back: none of them earns a point
+            result.functions[name] = "not graded (not defined)" if name not in names else \
+                f"WRONG: {text}" if name == running else "WRONG: not graded: your code did not answer (below)"
+        return result
+    program.ran(outcome.load.get("failed", []))
+    week4_grading.grade(outcome.calls, outcome.arrays, problems, result, outcome.load["functions"], program)
+    result.version = week4_grading.week4_version(program) or result.version
+    result.notes[:0] = [f"not run here: {line}" for line in program.failed_imports()] + program.notes
+    return result
+
+
 def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     """Grade a course-style forward_propagation and backward_propagation already in this process (a notebook's):
     `grade(forward_propagation, backward_propagation)`, or `grade(globals())` for every course function the
-    notebook defines. They run here, unisolated; `check_file` runs a file's functions in a child process.
+    notebook defines (in a week-4 notebook, its L-layer functions, graded as check_file grades them). They run
+    here, unisolated; `check_file` runs a file's functions in a child process.
 
     Args:
         forward: forward_propagation(X, parameters) -> (A2, cache with Z1, A1, Z2, A2), or a namespace dict.
@@ -86,13 +114,16 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
 
     Returns:
         Grade: .ok, or .wrong (every wrong equation), .equation (the first), .problem, .hint, .where;
-        displayed in a notebook as the report `check` prints.
+            displayed in a notebook as the report `check` prints.
 
     Raises:
         ValueError: forward_propagation or backward_propagation is missing.
     """
     if isinstance(forward, dict):
         namespace, forward = forward, None
+    names = {n for n, f in (namespace or {}).items() if inspect.isfunction(f)}
+    if forward is None and backward is None and week4.is_week4(names):
+        return _grade_week4(namespace, names, seed)
     functions = dict(namespace or {})
     functions.update({k: f for k, f in (("forward_propagation", forward), ("backward_propagation", backward)) if f})
     missing = [name for name in SIGNATURES if not callable(functions.get(name))]
@@ -111,4 +142,17 @@ def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
     if namespace:
         signatures = {n: signature_text(functions[n]) for n in assignment.FUNCTIONS if callable(functions.get(n))}
         assignment.grade(records, arrays, expected, result, signatures)
+    return result
+
+
+def _grade_week4(namespace, names, seed):
+    """grade(globals()) in a week-4 notebook: its functions graded here, unisolated, as check_file grades a file."""
+    calls, inputs, problems = week4.build(seed, names)
+    files = {f.__code__.co_filename for n, f in namespace.items() if n in names}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()) as out, \
+            contextlib.redirect_stderr(out):
+        warnings.simplefilter("ignore")
+        records, arrays = run_calls(namespace, calls, inputs, files)
+    result = Grade(name="your functions", output=out.getvalue(), status={}, assignment="week 4")
+    week4_grading.grade(records, arrays, problems, result, names)
     return result

@@ -5,7 +5,8 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import processes
+from impls import processes
+
 from .checking import MEMORY, TIMEOUT, check_file
 from .files import collect, hidden_modules
 from .notebook import SUFFIXES
@@ -20,14 +21,18 @@ MEMORY_GB = (0.5, 2.0**17)      # Python with NumPy needs ~0.4 GB of address spa
 def register(subparsers):
     from compare.cli import positive_float, positive_int, seed
 
-    p = subparsers.add_parser("check", help="grade course notebooks or files (forward_propagation, "
-                              "backward_propagation and the assignment's other functions) equation by equation, "
-                              "one file or a class")
+    p = subparsers.add_parser("check", help="grade course notebooks or files, one file or a class: week 3's "
+                              "(forward_propagation, backward_propagation and the assignment's other functions) "
+                              "equation by equation, week 4's (L_model_forward, L_model_backward, ...) function by "
+                              "function at depth L = 1 to 4")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE_OR_DIR",
-                   help="the course's notebook (.ipynb) or .py files defining forward_propagation(X, parameters) "
-                        "and backward_propagation(parameters, cache, X, Y); a folder means its .ipynb and .py files")
+                   help="the course's notebook (.ipynb) or .py files: week 3's, defining forward_propagation(X, "
+                        "parameters) and backward_propagation(parameters, cache, X, Y), or week 4's (W4A1's "
+                        "L-layer functions, W4A2's two_layer_model and L_layer_model), told apart by the functions "
+                        "they define; a folder means its .ipynb and .py files")
     p.add_argument("--problems", type=_bounded(positive_int, MAX_PROBLEMS), default=3, metavar="N",
-                   help=f"random problems to try, at most {MAX_PROBLEMS} (default: 3)")
+                   help=f"random problems to try, at most {MAX_PROBLEMS} (default: 3); week 4 has one problem at "
+                        "each depth L = 1 to 4")
     p.add_argument("--seed", type=seed, default=0, help="seed of the random problems (default: 0)")
     p.add_argument("--timeout", type=positive_float, default=TIMEOUT, metavar="S",
                    help=f"CPU seconds each file's functions may use (default: {TIMEOUT:g}); waiting counts "

@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from compare.cli import one_line
+from compare.codec import Opaque, Returned, decode
 from compare.equations import BACKWARD as BACKWARD_EQS, EQUATIONS as TABLE, FORWARD as FORWARD_EQS, PRODUCED_BY
 from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
@@ -16,7 +17,6 @@ from impls.backends.numpy import sigmoid
 from .mistakes import (EXITS, LINES, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values,
                        exception_hint, shape_guide)
 from .problems import course_grads
-from .sandbox import Opaque, Returned, decode
 
 EQUATIONS = {e.id: e.text("tanh") for e in TABLE}  # the hidden layer of the course's week 3 is tanh
 FORWARD = {e.yields: e.id for e in FORWARD_EQS}     # Z1 -> F1, ...: the arrays in the order they are computed
@@ -92,15 +92,16 @@ def _usable(got, shape):
     return arr if arr is not None and arr.shape == shape and np.all(np.isfinite(arr)) else None
 
 
-def _a(value):
+def kind_of(value):
+    """What a value is, in words: "None", "a tuple"."""
     return "None" if value is None else f"a {value.type if isinstance(value, Opaque) else type(value).__name__}"
 
 
-def _known(eq, key, got, r, X, Y):
+def _known(eq, key, got, ref, X, Y):
     """(problem, hint) of the known mistake of equation `eq` that gives `got` for `key`, or None."""
     for mistake_eq, formula, why, hint, changes in MISTAKES:
         if mistake_eq == eq:
-            changed = changes(r, X, Y)
+            changed = changes(ref, X, Y)
             if key in changed and _matches(got, changed[key]):
                 return f"{key} is {formula.split('= ')[-1]}: {why}", hint
     return None
@@ -111,12 +112,12 @@ def _known(eq, key, got, r, X, Y):
 def grade_records(records, arrays, refs, result, program=None):
     """Grade forward and backward per problem; stop at the first problem that shows a mistake. `program`, the
     student's notebook.Program, names their lines and the names their file lacks."""
-    for i, (X, Y, params, r) in enumerate(refs):
+    for i, (X, Y, params, ref) in enumerate(refs):
         sizes = (X.shape[0], params["W1"].shape[0], X.shape[1])
         result.problems.append(sizes)
         result.where = f"problem {i + 1} of {len(refs)}: n_x={sizes[0]}, n_h={sizes[1]}, m={sizes[2]}"
-        _grade_forward(records[f"p{i}.forward"], arrays, r, X, sizes, result, program)
-        _grade_backward(records[f"p{i}.backward"], records[f"p{i}.backward_own"], arrays, r, X, Y, sizes, result,
+        _grade_forward(records[f"p{i}.forward"], arrays, ref, X, sizes, result, program)
+        _grade_backward(records[f"p{i}.backward"], records[f"p{i}.backward_own"], arrays, ref, X, Y, sizes, result,
                         program)
         if result.wrong:
             return result
@@ -124,12 +125,12 @@ def grade_records(records, arrays, refs, result, program=None):
     return result
 
 
-def _grade_forward(record, arrays, r, X, sizes, result, program=None):
+def _grade_forward(record, arrays, ref, X, sizes, result, program=None):
     if record["status"] != "ok":
-        return _diagnose_exception(record, arrays, result, "forward", r, X, None, sizes, program)
+        return _diagnose_exception(record, arrays, result, "forward", ref, X, None, sizes, program)
     out = decode(record["value"], arrays)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
-        return result.fail("F1", f"forward_propagation returned {_a(out)}, not a pair (A2, cache)",
+        return result.fail("F1", f"forward_propagation returned {kind_of(out)}, not a pair (A2, cache)",
                            "end it with: return A2, cache")
     A2, cache = out
     if isinstance(cache, (tuple, list)) and len(cache) == 4:
@@ -139,33 +140,33 @@ def _grade_forward(record, arrays, r, X, sizes, result, program=None):
         cache = Returned(zip(FORWARD, cache))  # still grade the equations, in the course's order
     if not isinstance(cache, dict) or any(k not in cache for k in FORWARD):
         first = next(k for k in FORWARD if not isinstance(cache, dict) or k not in cache)
-        got = sorted(cache) if isinstance(cache, dict) else _a(cache)
+        got = sorted(cache) if isinstance(cache, dict) else kind_of(cache)
         return result.fail(FORWARD[first], f"the cache must be a dict with keys Z1, A1, Z2, A2; got {got}",
                            'cache = {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}')
     values = dict(cache)
-    if ("Z1", "A1") in getattr(cache, "aliases", ()) and not _matches(cache["Z1"], r["Z1"]):
+    if ("Z1", "A1") in getattr(cache, "aliases", ()) and not _matches(cache["Z1"], ref["Z1"]):
         result.fail("F2", "A1 is not tanh(Z1), and the cache's Z1 is the same array as A1: the activation "
                     "changed Z1 in place (x[x <= 0] = 0 writes into the array it is given), so Z1 is lost",
                     "A1 = np.tanh(Z1) makes a new array; an activation of your own must not change its "
                     "argument (work on x = x.copy())")
         del values["Z1"]  # not graded: F1's value is lost, F2 is blamed above
         values["A1*"] = values.pop("A1")
-    found = _forward_chain(values, r, X, sizes, result)
+    found = _forward_chain(values, ref, X, sizes, result)
     for eq, (problem, hint) in found.items():
         result.fail(eq, problem, hint)
-    if _usable(cache["A2"], r["A2"].shape) is not None:
+    if _usable(cache["A2"], ref["A2"].shape) is not None:
         returned = _check("the A2 it returns", A2, _array(cache["A2"]), sizes)
         if returned:
             result.fail("F4", f"forward_propagation returns an A2 other than cache[\"A2\"]: {returned}",
                         "return A2, cache")
 
 
-def _forward_chain(values, r, X, sizes, result):
+def _forward_chain(values, ref, X, sizes, result):
     """{eq: (problem, hint)} for F1 … F4 from the arrays in `values`, each on the student's own input to it;
     the right ones are marked ok in `result`. "A1*" is an A1 that feeds F3 but is not graded itself."""
-    local, blocked = dict(r), False
-    if _usable(values.get("A1*"), r["A1"].shape) is not None:
-        local["A1"] = _usable(values["A1*"], r["A1"].shape)
+    local, blocked = dict(ref), False
+    if _usable(values.get("A1*"), ref["A1"].shape) is not None:
+        local["A1"] = _usable(values["A1*"], ref["A1"].shape)
     found = {}
     for key, eq in FORWARD.items():
         if key not in values:
@@ -174,8 +175,8 @@ def _forward_chain(values, r, X, sizes, result):
             if _array(values[key]) is None:
                 found[eq] = (_not_numbers(key, values[key]), LINES[eq])
             continue
-        want = {"Z1": r["W1"] @ X + r["b1"], "A1": np.tanh(local["Z1"]),
-                "Z2": r["W2"] @ local["A1"] + r["b2"], "A2": sigmoid(local["Z2"])}[key]
+        want = {"Z1": ref["W1"] @ X + ref["b1"], "A1": np.tanh(local["Z1"]),
+                "Z2": ref["W2"] @ local["A1"] + ref["b2"], "A2": sigmoid(local["Z2"])}[key]
         finding = _check(key, values[key], want, sizes, result)
         usable = _usable(values[key], want.shape)
         if usable is not None:
@@ -204,7 +205,7 @@ def _own(variables, name):
 _ABSENT = object()
 
 
-def _grade_backward(record, own, arrays, r, X, Y, sizes, result, program=None):
+def _grade_backward(record, own, arrays, ref, X, Y, sizes, result, program=None):
     for rec in (record, own):
         if rec["status"] == "ok" and rec["changed"]:
             keys = ", ".join(f'parameters["{one_line(k)}"]' for k in rec["changed"])
@@ -213,11 +214,11 @@ def _grade_backward(record, own, arrays, r, X, Y, sizes, result, program=None):
                         "backward_propagation only computes gradients; the weights change in update_parameters")
             break
     if record["status"] != "ok":
-        return _diagnose_exception(record, arrays, result, "backward", r, X, Y, sizes, program)
+        return _diagnose_exception(record, arrays, result, "backward", ref, X, Y, sizes, program)
     grads = decode(record["value"], arrays)
     if not isinstance(grads, dict) or any(k not in grads for k in GRADS):
         first = next(k for k in GRADS if not isinstance(grads, dict) or k not in grads)
-        got = sorted(one_line(k) for k in grads) if isinstance(grads, dict) else _a(grads)
+        got = sorted(one_line(k) for k in grads) if isinstance(grads, dict) else kind_of(grads)
         return result.fail(BACKWARD[first], f"backward_propagation must return a dict with keys dW1, db1, dW2, "
                            f"db2; got {got}", 'grads = {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}')
     variables = {k: decode(v, arrays) for k, v in record.get("locals", {}).items()}
@@ -225,30 +226,30 @@ def _grade_backward(record, own, arrays, r, X, Y, sizes, result, program=None):
     for name in ("dZ2", "dZ1"):
         if (v := _own(variables, name)) is not _ABSENT:
             values[name] = v
-    wrong = [k for k in GRADS if not _matches(grads[k], r[k])]
+    wrong = [k for k in GRADS if not _matches(grads[k], ref[k])]
     mistake = None
     if wrong:
         for eq, formula, why, hint, changes in MISTAKES:  # one known mistake explaining all four gradients
             if eq.startswith("B") and all(_matches(grads[k], v)
-                                          for k, v in course_grads(r, X, **changes(r, X, Y)).items()):
+                                          for k, v in course_grads(ref, X, **changes(ref, X, Y)).items()):
                 mistake = (eq, (f"your gradients are exactly what {formula} gives: {why}", hint))
-                values = {**{k: v for k, v in changes(r, X, Y).items() if k not in GRADS}, **values}
+                values = {**{k: v for k, v in changes(ref, X, Y).items() if k not in GRADS}, **values}
                 break
-    found = _backward_chain(values, r, X, Y, sizes, result)
+    found = _backward_chain(values, ref, X, Y, sizes, result)
     if mistake and mistake[0] in found:
         found[mistake[0]] = mistake[1]
     _blame(result, found, wrong)
 
 
-def _backward_chain(values, r, X, Y, sizes, result):
+def _backward_chain(values, ref, X, Y, sizes, result):
     """{eq: (problem, hint)} for B1 … B6 from the arrays in `values`, each gradient on the student's own dZ2
     and dZ1 where they are there; the right ones are marked ok in `result` (B1 and B4 "seen through" the
     gradients they feed when the student's dZ2 or dZ1 is not there to compare)."""
     m, found = X.shape[1], {}
-    local = {**r}
+    local = {**ref}
 
     def grade(key, want, upstream=None):
-        if upstream in values and _usable(values[upstream], r[upstream].shape) is None:
+        if upstream in values and _usable(values[upstream], ref[upstream].shape) is None:
             if _array(values[key]) is not None:
                 return False  # built on the student's own upstream, which it cannot take: not graded on it
             found[BACKWARD[key]] = (_not_numbers(key, values[key]), LINES[BACKWARD[key]])
@@ -263,15 +264,15 @@ def _backward_chain(values, r, X, Y, sizes, result):
             found[eq] = _known(eq, key, values[key], local, X, Y) or (finding, _hint(eq, values[key], sizes))
         return finding
     if "dZ2" in values:
-        grade("dZ2", r["dZ2"])
+        grade("dZ2", ref["dZ2"])
     dZ2 = local["dZ2"]
-    each = {k: grade(k, w, "dZ2") for k, w in (("dW2", dZ2 @ r["A1"].T / m),
+    each = {k: grade(k, w, "dZ2") for k, w in (("dW2", dZ2 @ ref["A1"].T / m),
                                                ("db2", np.sum(dZ2, axis=1, keepdims=True) / m)) if k in values}
-    local["dA1"] = r["W2"].T @ dZ2
-    if "dZ1" in values and grade("dZ1", local["dA1"] * (1 - r["A1"] ** 2), "dZ2") is False:
+    local["dA1"] = ref["W2"].T @ dZ2
+    if "dZ1" in values and grade("dZ1", local["dA1"] * (1 - ref["A1"] ** 2), "dZ2") is False:
         each["dZ1"] = False
-    dZ1 = local["dZ1"] if "dZ1" in values and _usable(values["dZ1"], r["dZ1"].shape) is not None \
-        else local["dA1"] * (1 - r["A1"] ** 2)
+    dZ1 = local["dZ1"] if "dZ1" in values and _usable(values["dZ1"], ref["dZ1"].shape) is not None \
+        else local["dA1"] * (1 - ref["A1"] ** 2)
     each.update({k: grade(k, w, "dZ1") for k, w in (("dW1", dZ1 @ X.T / m),
                                                     ("db1", np.sum(dZ1, axis=1, keepdims=True) / m)) if k in values})
     each = {k: f for k, f in each.items() if f is not False}
@@ -341,7 +342,7 @@ def _name_hint(record, program):
     return None
 
 
-def _diagnose_exception(record, arrays, result, stage, r, X, Y, sizes, program=None):
+def _diagnose_exception(record, arrays, result, stage, ref, X, Y, sizes, program=None):
     """The wrong equations when the student's code raised: every value its locals held then, graded; else the
     equation its line computes; else the first one it never reached."""
     function = CALLS[stage]
@@ -368,8 +369,8 @@ def _diagnose_exception(record, arrays, result, stage, r, X, Y, sizes, program=N
     missing = record.get("name") in order and record["type"] == "NameError"
     if missing:  # its own line is missing: not a notebook variable it means to read
         text, at = raised_text({**record, "function": function, "name": None}, program)
-    found = (_forward_chain(values, r, X, sizes, result) if stage == "forward"
-             else _backward_chain(values, r, X, Y, sizes, result))
+    found = (_forward_chain(values, ref, X, sizes, result) if stage == "forward"
+             else _backward_chain(values, ref, X, Y, sizes, result))
     if missing:  # the template's lines are still comments: every array not assigned is an equation not written
         for key, eq in order.items():
             if key not in values and eq not in found and result.status[eq] != "ok":

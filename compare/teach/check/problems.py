@@ -7,8 +7,9 @@ import impls
 FORWARD_KEYS = ("Z1", "A1", "Z2", "A2")
 
 
-def random_problem(rng):
-    """Sizes that all differ (a transpose cannot fit by accident), O(1) weights, non-zero biases.
+def distinct_sizes_problem(rng):
+    """A problem whose sizes are drawn and all differ (a transpose cannot fit by accident), with O(1) weights,
+    non-zero biases and both classes.
 
     With the course's 0.01-scale weights tanh(Z1) ≈ Z1, and a mistake such as 1 − Z1² for 1 − A1²
     changes dW1 by 6e-6 of itself (on the planar data), below the digits the course prints; here Z1 is
@@ -35,12 +36,12 @@ def reference(params, X, Y):
             **backend.gradients(params, X, Y)}
 
 
-def course_grads(r, X, dZ2=None, dZ1=None, **direct):
+def course_grads(ref, X, dZ2=None, dZ1=None, **direct):
     """The four gradients from a (possibly wrong) dZ2 or dZ1, the other equations as the course has them."""
     m = X.shape[1]
-    dZ2 = r["dZ2"] if dZ2 is None else dZ2
-    dZ1 = (r["W2"].T @ dZ2) * (1 - r["A1"] ** 2) if dZ1 is None else dZ1
-    grads = {"dW2": dZ2 @ r["A1"].T / m, "db2": np.sum(dZ2, axis=1, keepdims=True) / m,
+    dZ2 = ref["dZ2"] if dZ2 is None else dZ2
+    dZ1 = (ref["W2"].T @ dZ2) * (1 - ref["A1"] ** 2) if dZ1 is None else dZ1
+    grads = {"dW2": dZ2 @ ref["A1"].T / m, "db2": np.sum(dZ2, axis=1, keepdims=True) / m,
              "dW1": dZ1 @ X.T / m, "db1": np.sum(dZ1, axis=1, keepdims=True) / m}
     return {**grads, **direct}
 
@@ -52,11 +53,11 @@ def build_job(problems, seed):
     rng = np.random.RandomState(seed)
     calls, inputs, refs = [], {}, []
     for i in range(problems):
-        X, Y, params = random_problem(rng)
-        r = reference(params, X, Y)
-        refs.append((X, Y, params, r))
+        X, Y, params = distinct_sizes_problem(rng)
+        ref = reference(params, X, Y)
+        refs.append((X, Y, params, ref))
         for k in ("X", "Y", "W1", "b1", "W2", "b2", "Z1", "A1", "Z2", "A2"):
-            inputs[f"p{i}.{k}"] = r[k] if k in r else {"X": X, "Y": Y}[k]
+            inputs[f"p{i}.{k}"] = ref[k] if k in ref else {"X": X, "Y": Y}[k]
         a = {k: {"array": f"p{i}.{k}"} for k in ("X", "Y")}
         P = {"dict": {k: {"array": f"p{i}.{k}"} for k in ("W1", "b1", "W2", "b2")}}
         cache = {"dict": {k: {"array": f"p{i}.{k}"} for k in FORWARD_KEYS}, "extra_from": f"p{i}.forward"}

@@ -19,6 +19,8 @@ CSV_COLUMNS = ("file", "verdict", "points", "max_points", "first_wrong", "proble
 
 def format_grade(result, name):
     """The grade as the command prints it for one file."""
+    if result.assignment == "week 4":
+        return _week4(result, name)
     sizes = ", ".join(str(s) for s in result.problems)
     lines = [f"Grading {one_line(name)}: forward_propagation and backward_propagation (tanh hidden layer, sigmoid "
              "output)", f"  against the project's NumPy backend on random problems (n_x, n_h, m) = {sizes}, n_y = 1,",
@@ -52,6 +54,45 @@ def format_grade(result, name):
         lines += _wrong(result)
     else:
         lines.append("The ten equations are right; other functions are not (above).")
+    return "\n".join(lines)
+
+
+def _functions(result):
+    """Each graded function's verdict, long ones wrapped under themselves; then the ones not defined."""
+    graded = {n: v for n, v in result.functions.items() if not v.startswith("not graded")}
+    lines = []
+    for name, verdict in graded.items():
+        lines += textwrap.wrap(verdict, WIDTH, initial_indent=f"  {name:28}", subsequent_indent=" " * 30,
+                               break_on_hyphens=False, break_long_words=False)
+    absent = [n for n in result.functions if n not in graded]
+    if absent:
+        lines += textwrap.wrap(f"not graded (not defined in the file): {', '.join(absent)}", WIDTH,
+                               initial_indent="  ", subsequent_indent="    ")
+    return lines
+
+
+def _week4(result, name):
+    from .week4 import DEPTHS, MODELS
+    ONE_PROBLEM = ("initialize_parameters",) + MODELS  # graded on one problem, not at every depth
+    lines = [f"Grading {one_line(name)}: the course's week-4 functions (L layers: ReLU hidden layers, sigmoid "
+             "output)", f"  against the project's NumPy week-4 functions at depth L = {', '.join(map(str, DEPTHS))},"
+             " layer widths that all differ,", "  weights of order 1 and non-zero biases, so that no mistake hides",
+             ""] + _functions(result) + [""]
+    if result.version:
+        lines.append(f"Course version: {result.version}")
+    lines += [f"Note: {note}" for note in result.notes]
+    lines.append(f"Points: {result.points} of {result.max_points} (one per function that passes)")
+    graded = sum(not v.startswith("not graded") for v in result.functions.values())
+    if result.wrong:
+        first = result.wrong[0]
+        lines += [f"{LABELS.get(first['name'], first['name'])}:"] + [f"  {x}" for x in first["problem"].splitlines()]
+    elif result.ok:
+        error = f" (largest relative difference {result.largest_error:.1e})" if result.largest_error is not None else ""
+        every = [n for n, v in result.functions.items() if v == "ok" and n not in ONE_PROBLEM]
+        lines.append(f"All {graded} functions are right{' at L = 1, 2, 3 and 4' if every else ''}{error}.")
+    else:
+        wrong = [n for n, v in result.functions.items() if v.startswith("WRONG")]
+        lines.append(f"{len(wrong)} of {graded} functions are wrong (above): start with {wrong[0]}.")
     return "\n".join(lines)
 
 
@@ -105,6 +146,8 @@ def gradebook_csv(rows):
         problem = result.error or (result.wrong[0]["problem"].splitlines()[0] if result.wrong else
                                    result.functions.get(result.first, "")[7:])
         hint = "" if result.error else result.hint if result.wrong else ""
+        if not result.error and not result.wrong and ". Hint: " in problem:  # a week-4 verdict carries its hint
+            problem, hint = problem.split(". Hint: ", 1)
         writer.writerow([_cell(c) for c in (file, result.verdict, result.points, result.max_points, result.first,
                                             problem, hint)])
     return out.getvalue()

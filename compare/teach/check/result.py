@@ -22,6 +22,7 @@ class Grade:
     output: str = ""                               # what the student's code printed (not part of the grade)
     error: str = ""                                # why the file could not be graded ("" when it was)
     name: str = ""                                 # the file's name, for the report
+    assignment: str = "week 3"                     # "week 4": its functions graded, no equations (status {})
 
     def __str__(self):
         from .report import format_grade
@@ -88,7 +89,8 @@ class Grade:
 
     def to_dict(self):
         """The same keys for every file, a file that could not be graded included."""
-        return {"verdict": self.verdict, "error": self.error, "points": self.points, "max_points": self.max_points,
+        return {"verdict": self.verdict, "assignment": self.assignment, "error": self.error, "points": self.points,
+                "max_points": self.max_points,
                 "equations": self.status, "functions": self.functions, "first": self.first,
                 "hint": self.hint if self.wrong else self.functions.get(self.first, "")[7:],
                 "wrong": self.wrong, "also": self.also, "where": self.where,

@@ -1,5 +1,5 @@
 """The grader's side of the child process: a job folder with the student's code and the inputs, the child
-run under its supervisor (processes.py) with its limits, and what came back, trusted only when complete.
+run under its supervisor (impls/processes.py) with its limits, and what came back, trusted only when complete.
 
 Limits: `cpu` seconds of CPU time for the student's functions and `load_cpu` for loading the file (its
 imports: torch takes seconds), measured by the kernel (RLIMIT_CPU), so that a busy machine never turns a
@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import processes, sandbox
+from impls import processes
+
+from . import sandbox
 from .course import FOLDER as COURSE, TEST_MODULES
 
 LOAD_CPU = 20.0          # CPU seconds to load a file and its imports (torch: about 1.5)
@@ -74,26 +77,47 @@ def _run(job, program, calls, inputs, hidden, cpu, memory, load_cpu):
             state["loaded"], deadline[0] = True, time.monotonic() + WALL_FACTOR * cpu
         state["late"] = state["late"] or time.monotonic() > deadline[0]
         return state["late"]
-    process = processes.start([sys.executable, "-I", "-B", str(Path(sandbox.__file__).resolve()), str(job)],
-                              cwd=job / "scratch", env=env, cpu=load_cpu, cpu_most=load_cpu + cpu, memory=memory,
-                              output=sandbox.OUTPUT_LIMIT, stdout=job / "stdout", stderr=job / "stderr")
-    report = processes.wait(process, (token + "\n").encode(), overdue)
-    if processes._stopping.is_set():
+    with open(job / "stdout", "wb") as stdout, open(job / "stderr", "wb") as stderr:
+        child = processes.start([sys.executable, "-I", "-B", str(Path(sandbox.__file__).resolve()), str(job)],
+                                cwd=job / "scratch", env=env, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr,
+                                cpu=load_cpu, cpu_most=load_cpu + cpu, memory=memory, file_size=sandbox.OUTPUT_LIMIT)
+    _wait(child, (token + "\n").encode(), overdue)
+    if processes.stopping():
         raise KeyboardInterrupt
     output = (_read(job / "stdout")[:4000] + _read(job / "stderr")[-4000:]).decode(errors="replace")
     steps = _steps(progress)
     running = steps[-1] if steps else "start"
     limit = cpu if state["loaded"] else load_cpu
-    end = {"output": output, "running": running, "cpu": report.get("cpu")}
+    end = {"output": output, "running": running, "cpu": child.cpu}
     if state["late"]:
         return Outcome(failure=("wall", WALL_FACTOR * limit), **end)
-    sig = report.get("signal")
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and (report.get("cpu") or 0) >= (load_cpu + cpu if state[
+    status = child.returncode
+    if status == -signal.SIGXCPU or (status == -signal.SIGKILL and (child.cpu or 0) >= (load_cpu + cpu if state[
             "loaded"] else load_cpu)):
         return Outcome(failure=("cpu", limit), **end)
-    if sig or report.get("exit") != 0:
-        return Outcome(failure=("exit", -sig if sig else report.get("exit", -1)), **end)
+    if status != 0:
+        return Outcome(failure=("exit", status), **end)
     return _answer(job / "out", token, calls, end)
+
+
+def _wait(child, data, overdue, step=0.02):
+    """Send `data` (a few bytes: the pipe takes them at once) to the child's standard input, then wait for it,
+    asking `overdue()` every `step` seconds: when it says True, the child's tree is killed (a wall-clock limit).
+    Not communicate(input, timeout): under load it can time out before writing, and a retry never writes."""
+    try:
+        try:
+            child.stdin.write(data)
+            child.stdin.close()
+        except OSError:  # the child ended already: its status says how
+            pass
+        while True:
+            try:
+                return child.wait(step)
+            except subprocess.TimeoutExpired:
+                if overdue():
+                    child.stop()
+    finally:
+        child.kill()  # at once if it has ended; else (an exception here, Ctrl-C) now
 
 
 def _answer(out, token, calls, end):

@@ -1,6 +1,6 @@
-"""The child process of `check` and its protocol: load the student's code, call its functions on the inputs
-the grader sends, and send back the raw outputs as plain arrays and JSON (never pickles); `decode` reads
-them back on the grader's side.
+"""The child process of `check`: load the student's code, call its functions on the inputs the grader sends,
+and send back the raw outputs as plain arrays and JSON (never pickles: compare/codec.py writes them here and
+reads them on the grader's side).
 
 Run as a script by path (`python -I -B sandbox.py JOB`: no __pycache__ beside the student's files), it
 needs only the standard library and NumPy, so nothing of the grader is imported into the process the
@@ -15,111 +15,28 @@ import json
 import linecache
 import os
 import sys
-import traceback
 
 import numpy as np
 
-MAX_ITEMS = 32           # a dict or tuple longer than this is described, not sent
 MAX_LOCAL = 10**6        # entries: a larger array in the student's locals is not sent back
 OUTPUT_LIMIT = 256 * 2**20  # bytes: no file the child writes (its prints included) grows past this
-NUMERIC = "biufc"        # the dtype kinds sent as arrays: bool, integers, floats, complex
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def last_line(error):
-    try:
-        return traceback.format_exception_only(type(error), error)[-1].strip()
-    except BaseException:  # noqa: BLE001 - a student's exception whose str() raises
-        return type(error).__name__
+def _by_path(path, name):
+    """A module of the project's, from its file: run by path, this script imports nothing of the project (its
+    folder is not on the child's import path either: a student's module could shadow it)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-# --- the protocol: values as JSON descriptions and arrays ---------------------------------------------
-
-class Encoder:
-    """Values as JSON descriptions; their arrays collected in `.arrays` (numeric dtypes only)."""
-
-    def __init__(self):
-        self.arrays = {}
-
-    def store(self, array):
-        name = f"a{len(self.arrays)}"
-        self.arrays[name] = np.array(array, copy=True)
-        return name
-
-    def encode(self, v, depth=0):
-        kind = type(v)
-        try:
-            if v is None:
-                return {"kind": "none"}
-            if isinstance(v, (bool, int, float, complex, np.bool_, np.number)):
-                number = np.asarray(v) if not isinstance(v, int) or abs(v) < 2**63 else np.asarray(float(v))
-                return {"kind": "number", "type": kind.__name__, "array": self.store(number)}
-            if isinstance(v, np.ndarray):
-                if v.dtype.kind not in NUMERIC:
-                    return {"kind": "object", "type": f"array of {v.dtype}", "error": ""}
-                return {"kind": "array", "type": "ndarray", "array": self.store(v)}
-            if kind.__module__.startswith("torch") and hasattr(v, "requires_grad"):
-                if v.requires_grad:  # np.asarray raises on it; the grader names the fix
-                    return {"kind": "tensor_grad", "type": "torch.Tensor", "shape": list(v.shape)}
-                return {"kind": "array", "type": "torch.Tensor", "array": self.store(v.detach().cpu().numpy())}
-            if isinstance(v, dict) and depth < 2 and len(v) <= MAX_ITEMS:
-                items = list(dict.items(v))
-                keys = [k if isinstance(k, str) else repr(k) for k, _ in items]
-                return {"kind": "dict", "type": kind.__name__, "keys": keys,
-                        "items": [self.encode(x, depth + 1) for _, x in items],
-                        "aliases": _aliases(keys, [x for _, x in items])}
-            if isinstance(v, (tuple, list)) and depth < 2 and len(v) <= MAX_ITEMS:
-                return {"kind": "tuple" if isinstance(v, tuple) else "list", "type": kind.__name__,
-                        "items": [self.encode(x, depth + 1) for x in v]}
-            array = np.asarray(v)  # other array-likes: JAX arrays, np.matrix, lists of numbers
-            if array.dtype.kind not in NUMERIC:
-                return {"kind": "object", "type": getattr(kind, "__name__", "object"), "error": ""}
-            return {"kind": "array", "type": kind.__name__, "array": self.store(array)}
-        except BaseException as e:  # noqa: BLE001 - an __array__ or __getitem__ that raises is a diagnosis
-            return {"kind": "object", "type": getattr(kind, "__name__", "object"), "error": last_line(e)}
-
-
-def _aliases(keys, values):
-    """Pairs of keys whose arrays share memory (an activation written in place into Z1)."""
-    arrays = [(k, v) for k, v in zip(keys, values) if isinstance(v, np.ndarray)]
-    return [[a, b] for i, (a, x) in enumerate(arrays) for b, y in arrays[i + 1:] if np.shares_memory(x, y)]
-
-
-class Opaque:
-    """A returned object the child could not turn into numbers: a torch tensor that requires grad, or an
-    object whose __array__ or __getitem__ raised."""
-
-    def __init__(self, desc):
-        self.kind, self.type, self.error = desc["kind"], desc.get("type", "object"), desc.get("error", "")
-
-
-class Returned(dict):
-    """A dict the student returned, with `.aliases`: pairs of keys whose arrays are the same memory."""
-
-    aliases = ()
-
-
-def decode(desc, arrays):
-    """The Python value an encoded description stands for (see Encoder)."""
-    kind = desc["kind"]
-    if kind == "none":
-        return None
-    if kind == "number":
-        value = arrays[desc["array"]][()]
-        if np.iscomplexobj(value):
-            return complex(value)
-        if "bool" in desc["type"]:
-            return bool(value)
-        return int(value) if "int" in desc["type"] and np.isfinite(value) else float(value)
-    if kind == "array":
-        return arrays[desc["array"]]
-    if kind == "dict":
-        d = Returned(zip(desc["keys"], (decode(v, arrays) for v in desc["items"])))
-        d.aliases = [tuple(a) for a in desc["aliases"]]
-        return d
-    if kind in ("tuple", "list"):
-        items = [decode(v, arrays) for v in desc["items"]]
-        return tuple(items) if kind == "tuple" else items
-    return Opaque(desc)
+if __package__:  # imported in the grader's process, which grades a notebook's functions in-process (run_calls)
+    from compare import codec
+else:
+    codec = _by_path(os.path.join(HERE, "..", "..", "codec.py"), "_check_codec")
 
 
 # --- calling the student's functions -------------------------------------------------------------------
@@ -191,6 +108,9 @@ def _value(spec, inputs, raw):
     """An argument: an input array (a fresh copy each call), a dict of them, a number, or a value returned before."""
     if "array" in spec:
         return np.array(inputs[spec["array"]], copy=True)
+    if "tuple" in spec or "list" in spec:  # week 4's caches: a list of ((A_prev, W, b), Z)
+        items = [_value(v, inputs, raw) for v in spec.get("tuple", spec.get("list"))]
+        return tuple(items) if "tuple" in spec else items
     if "dict" in spec:
         d = {k: _value(v, inputs, raw) for k, v in spec["dict"].items()}
         own = raw.get(spec.get("extra_from"))  # the keys the student's forward_propagation adds, kept
@@ -224,14 +144,14 @@ def _locals(variables, encoder):
     out = {}
     for k, v in list(variables.items()):
         if v is None or isinstance(v, (bool, int, float, complex, np.number)) or (
-                isinstance(v, np.ndarray) and v.dtype.kind in NUMERIC and v.size <= MAX_LOCAL):
+                isinstance(v, np.ndarray) and v.dtype.kind in codec.NUMERIC and v.size <= MAX_LOCAL):
             out[k] = encoder.encode(v)
     return out
 
 
 def _raised(e, f, files, encoder):
     """The record of an exception: its last line, the student's line that raised, and the locals there."""
-    record = {"status": "raised", "type": type(e).__name__, "message": last_line(e), "locals": {},
+    record = {"status": "raised", "type": type(e).__name__, "message": codec.last_line(e), "locals": {},
               "kinds": [c.__name__ for c in type(e).__mro__]}  # numpy's _ArrayMemoryError is a MemoryError
     if isinstance(e, KeyError) and e.args:
         record["key"] = repr(e.args[0])
@@ -255,7 +175,7 @@ def _raised(e, f, files, encoder):
 
 def run_calls(namespace, calls, inputs, files=(), progress=None):
     """Every call of the job, in order: (records by call id, arrays)."""
-    encoder, raw, records = Encoder(), {}, {}
+    encoder, raw, records = codec.Encoder(max_depth=4), {}, {}  # week 4: (AL, [((A_prev, W, b), Z), ...])
     for spec in calls:
         if progress:
             progress(spec["id"])
@@ -276,20 +196,9 @@ def _cpu_after_load(seconds):
         resource.setrlimit(resource.RLIMIT_CPU, (min(hard - 1, int(used + seconds) + 1), hard))
 
 
-def _loading():
-    """loading.py, by path: this script's folder is not on the child's import path (a student's module could
-    shadow it), and nothing of the package is imported into the child."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("_check_loading", os.path.join(os.path.dirname(__file__),
-                                                                                 "loading.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(job):
     CHILD[0] = os.getpid()
-    loading = _loading()
+    loading = _by_path(os.path.join(HERE, "loading.py"), "_check_loading")
     token = sys.stdin.readline().strip()  # the grader's, before any student code can read it
     sys.stdin = open(os.devnull)  # input() is an EOFError, a diagnosis
     os.dup2(sys.stdin.fileno(), 0)

@@ -44,21 +44,30 @@ export function matrixView(view) {
   return box;
 }
 
+// A row of the table: its equation id and layer. One hidden layer keeps week 3's names (F1 … B6, data-testid
+// eq-F1); a deep network's rows are named with the course's superscript, F1[2], and data-testid eq-F1-2.
+export const rowKey = (row) => `${row.id}-${row.layer}`;
+
 export class Equations {
   constructor(tbody, source, fileLabel, walkLabel) {
     this.tbody = tbody; this.source = source; this.fileLabel = fileLabel; this.walkLabel = walkLabel;
-    this.rows = {}; this.order = []; this.at = -1; this.tags = {};
+    this.rows = {}; this.order = []; this.at = -1; this.tags = {}; this.deep = false;
   }
+
+  label(row) { return this.deep ? `${row.id}[${row.layer}]` : row.id; }
 
   setup(setup) {
     this.rows = {};
-    this.order = setup.equations.map((e) => e.id);
+    this.deep = setup.layers.length !== 1;
+    this.order = setup.equations.map((e) => ({ id: e.id, layer: e.layer, formula: e.formula }));
     this.tbody.replaceChildren(...setup.equations.map((e) => {
-      const tr = el("tr", { "data-testid": `eq-${e.id}`, "data-eq": e.id, class: e.backward ? "backward" : "forward" });
-      tr.append(el("td", {}, e.id), el("td", { class: "formula" }, e.formula),
-        el("td", { class: "shape", title: `${e.yields}'s shape` }, `(${e.shape.join(", ")})`),
-        el("td", { class: "value" }), el("td", { class: "diffs" }));
-      this.rows[e.id] = tr;
+      const tr = el("tr", { "data-testid": this.deep ? `eq-${e.id}-${e.layer}` : `eq-${e.id}`, "data-eq": e.id,
+        "data-layer": String(e.layer), class: e.backward ? "backward" : "forward" });
+      tr.append(el("td", { title: this.deep ? `equation ${e.id} at layer ${e.layer}` : `equation ${e.id}` },
+        this.label(e)), el("td", { class: "formula" }, e.formula),
+      el("td", { class: "shape", title: `${e.yields}'s shape` }, `(${e.shape.join(", ")})`),
+      el("td", { class: "value" }), el("td", { class: "diffs" }));
+      this.rows[rowKey(e)] = tr;
       return tr;
     }));
     this.renderSource(setup.source);
@@ -67,7 +76,7 @@ export class Equations {
 
   update(rows) {
     for (const row of rows) {
-      const tr = this.rows[row.id];
+      const tr = this.rows[rowKey(row)];
       if (!tr) continue;
       tr.children[3].replaceChildren(matrixView(row.value));
       const diffs = Object.entries(row.diffs);
@@ -95,7 +104,7 @@ export class Equations {
     this.source.replaceChildren(...lines);
   }
 
-  // The walk: -1 is off, 0 … 9 the equations, 10 the update θ := θ − α dθ.
+  // The walk: -1 is off, 0 … n − 1 the rows in the order they are computed, n the update θ := θ − α dθ.
   current() { return this.at >= 0 && this.at < this.order.length ? this.order[this.at] : null; }
 
   move(by) {
@@ -107,17 +116,24 @@ export class Equations {
   stop() { this.at = -1; this.show(); }
 
   show() {
-    const eq = this.current();
-    for (const [id, tr] of Object.entries(this.rows)) tr.classList.toggle("current", id === eq);
-    const lit = new Set(eq ? this.tags[eq] || [] : []);
-    for (const line of this.source.children) line.classList.toggle("current", lit.has(Number(line.dataset.line)));
-    if (this.at < 0) this.walkLabel.textContent = "forward / backward: off";
-    else if (!eq) this.walkLabel.textContent = "next ▶: the update θ := θ − α·dθ";
-    else {
-      const part = eq.startsWith("F") ? "forward" : "backward";
-      this.walkLabel.textContent = `${part}: ${eq} (${this.at + 1} of ${this.order.length})`;
+    const row = this.current(), key = row ? rowKey(row) : null;
+    for (const [k, tr] of Object.entries(this.rows)) tr.classList.toggle("current", k === key);
+    // one line of the deep network's code serves its row at every layer: `# F1 F3` is F1 of each hidden layer
+    const lit = new Set(row ? this.tags[row.id] || [] : []);
+    let first = null;
+    for (const line of this.source.children) {
+      const on = lit.has(Number(line.dataset.line));
+      line.classList.toggle("current", on);
+      if (on && !first) first = line;
     }
-    if (eq) this.rows[eq].scrollIntoView({ block: "nearest" });
-    return eq;
+    if (first) this.source.scrollTop = first.offsetTop - this.source.clientHeight / 3;  // within the panel alone
+    if (this.at < 0) this.walkLabel.textContent = "forward / backward: off";
+    else if (!row) this.walkLabel.textContent = "next ▶: the update θ := θ − α·dθ";
+    else {
+      const part = row.id.startsWith("F") ? "forward" : "backward";
+      this.walkLabel.textContent = `${part}: ${this.label(row)} (${this.at + 1} of ${this.order.length})`;
+    }
+    if (row) this.rows[key].scrollIntoView({ block: "nearest" });
+    return row;
   }
 }

@@ -10,7 +10,7 @@ const LABELS = { planar: "planar", moons: "moons", circles: "circles", blobs: "b
 
 // window.playground: the measurement script reads `timings` (ms per update: request, render, next frame).
 const page = window.playground = { session: new Session(), setup: null, state: null, playing: false, busy: false,
-  ready: false, csv: null, defaults: null, timings: [], blowupSeen: false, step: (n) => step(n) };
+  ready: false, csv: null, defaults: null, depthDefaults: null, timings: [], blowupSeen: false, step: (n) => step(n) };
 const equations = new Equations($("eqs").tBodies[0], $("source"), $("source-file"), $("walk-at"));
 const graph = new Graph($("graph"), $("node"));
 const chart = new CostChart($("chart"), $("chart-tip"));
@@ -33,6 +33,17 @@ function writeForm(settings) {
   const chosen = String(settings.backends || "").split(",");
   for (const box of $("backends").querySelectorAll("input")) box.checked = box.disabled || chosen.includes(box.value);
   $("csv-row").hidden = $("dataset").value !== "csv";
+}
+
+// The learning rate and the initial weights where the set-up leaves them: the command line's per depth (1.2 and
+// × 0.01 with one hidden layer, 0.0075 and / √n[l−1] with more), so the address names them only when changed.
+const layersOf = (hidden) => String(hidden).split(",").length;
+const defaultsFor = (hidden) => ({ ...page.defaults, ...page.depthDefaults[layersOf(hidden) > 1 ? "deep" : "one"] });
+
+// A new number of hidden layers takes its depth's learning rate and initial weights where the old depth's were.
+function followDepth(before, after) {
+  const old = defaultsFor(before), now = defaultsFor(after);
+  for (const name of ["lr", "init"]) if ($(name).value.trim() === String(old[name])) $(name).value = now[name];
 }
 
 function setReady(ready, why) {
@@ -84,8 +95,9 @@ async function applyNow() {
   pause();
   setReady(false);  // no step may reach the server between the old settings and the new
   if (page.busy) await page.drained;
+  if (page.setup) followDepth(page.setup.settings.hidden, $("hidden").value.trim());
   const settings = readForm();
-  writeUrl(settings, page.defaults);
+  writeUrl(settings, defaultsFor(settings.hidden));
   $("csv-row").hidden = settings.dataset !== "csv";
   if (settings.dataset === "csv" && !page.csv) {
     setReady(false);
@@ -111,26 +123,49 @@ function onSetup(data) {
   equations.setup(data.setup);
   graph.setup(data.setup.graph);
   graph.highlight(equations.current());
+  describe(data.setup);
   const two = data.setup.data.n_x === 2;
   $("boundary").parentElement.hidden = !two;
   $("units-note").textContent = two ? unitsNote(data.setup) : `${data.setup.data.name} has ${data.setup.data.n_x} ` +
     "features: the heat maps need 2, so the boundary and the units are not drawn.";
-  if (!two) $("units").replaceChildren();
+  if (!two) { $("units").replaceChildren(); delete $("units").dataset.shape; }
   $("zero").hidden = !two;
   $("zero").textContent = data.setup.settings.init === "zero" ? "Random init" : "Zero init";
   setReady(true);
   render(data.state);
 }
 
+// The titles and notes that name the network: its depth, its output AL, its number of rows, the caps it is under.
+function describe(setup) {
+  const L = setup.layers.length + 1, rows = setup.equations.length, deep = L !== 2;
+  const engines = setup.settings.backends.split(",").length;
+  const hidden = deep ? `${L - 1} hidden layers (${setup.layers.map((l) => l.units).join(", ")} units)`
+    : "one hidden layer";
+  $("subtitle").textContent = `${hidden}, ${engines} engine${engines > 1 ? "s" : ""}, ${rows} equations`;
+  $("eq-title").textContent = deep ? `The ${rows} equations, layer by layer, live` : "The ten equations, live";
+  $("output-name").textContent = `A${L}`;
+  $("off-path").textContent = `σ(Z${L})`;
+  $("units-what").textContent = deep ? `A1 … A${L - 1}, one row per layer, over the input plane`
+    : "A1 over the input plane";
+  const c = setup.caps, mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+  $("caps").textContent = `Caps: ${c.hidden} units per hidden layer, ${c.layers} hidden layers, ${c.examples} ` +
+    `examples, ${c.features} features, uploads up to ${Math.round(c.upload_bytes / 1000)} kB, ${c.steps} ` +
+    `iterations a request. This set-up holds about ${mb(setup.memory)} (the command line's memory estimate, ` +
+    `per backend and for the table), of the ${mb(page.memory)} all sessions may hold.`;
+}
+
 function unitsNote(setup) {
-  const { init, activation } = setup.settings;
+  const { init, activation } = setup.settings, L = setup.layers.length + 1;
   if (init !== "zero") {
-    return "Random initialisation (× 0.01) breaks the symmetry: each unit learns a feature of its own.";
+    return `Random initialisation (${init === "sqrt" ? "randn / √n[l−1], the week-4 application's" : "× 0.01"}) ` +
+      "breaks the symmetry: each unit learns a feature of its own.";
   }
-  const same = "All weights start at zero: every hidden unit computes the same function and gets the same gradient, " +
-    "so they stay identical however long you train — the symmetry random initialisation breaks.";
+  const every = L > 2 ? " in each layer" : "";
+  const same = `All weights start at zero: every hidden unit${every} computes the same function and gets the same ` +
+    "gradient, so they stay identical however long you train — the symmetry random initialisation breaks.";
+  const still = L > 2 ? `every W and b but b${L}` : "W1, b1 and W2";
   return activation === "sigmoid" ? same : `${same} With ${activation}, g(0) = 0: every unit outputs 0 and passes ` +
-    "no gradient back, so W1, b1 and W2 never move and only b2 learns. With sigmoid, g(0) = ½: the units learn, " +
+    `no gradient back, so ${still} never move and only b${L} learns. With sigmoid, g(0) = ½: the units learn, ` +
     "all the same function.";
 }
 
@@ -297,7 +332,7 @@ function bind() {
   $("walk-next").addEventListener("click", () => walk(1));
   $("walk-prev").addEventListener("click", () => walk(-1));
   $("zero").addEventListener("click", () => {
-    $("init").value = $("init").value === "zero" ? "random" : "zero";
+    $("init").value = $("init").value === "zero" ? defaultsFor($("hidden").value.trim()).init : "zero";
     apply();
   });
   $("settings").addEventListener("change", (e) => (e.target.id === "csv" ? readCsv(e.target.files[0]) : apply()));
@@ -339,10 +374,14 @@ async function init() {
     label.append(box, ` ${name}${name === "numpy" ? " (reference)" : ""}`);
     $("backends").append(label);
   }
+  page.depthDefaults = opts.depth_defaults;
+  page.memory = opts.memory;
   const c = opts.caps;
-  $("caps").textContent = `Caps: ${c.hidden} hidden units, ${c.examples} examples, ${c.features} features, ` +
-    `uploads up to ${Math.round(c.upload_bytes / 1000)} kB, ${c.steps} iterations a request.`;
-  writeForm({ ...opts.defaults, ...settingsFromUrl() });
+  $("caps").textContent = `Caps: ${c.hidden} units per hidden layer, ${c.layers} hidden layers, ${c.examples} ` +
+    `examples, ${c.features} features, uploads up to ${Math.round(c.upload_bytes / 1000)} kB, ${c.steps} ` +
+    "iterations a request.";
+  const wanted = settingsFromUrl();
+  writeForm({ ...defaultsFor(wanted.hidden || opts.defaults.hidden), ...wanted });
   bind();
   redraw();
   await apply();

@@ -57,20 +57,40 @@ export function drawBoundary(canvas, maps, data) {
   }
 }
 
+// Each hidden layer's units, one row of small maps per layer: unit i of layer l is row i of A_l over the plane.
 export function drawUnits(container, maps, layers) {
-  const layer = maps.units[0];
-  if (container.children.length !== layer.maps.length) {
-    container.replaceChildren(...layer.maps.map((_, i) => {
-      const figure = document.createElement("figure"), canvas = document.createElement("canvas");
-      canvas.width = canvas.height = layer.grid;
-      const caption = document.createElement("figcaption");
-      caption.textContent = `unit ${i + 1}`;
-      figure.append(canvas, caption);
-      figure.title = `A1 row ${i + 1} = ${layers[0].activation}(W1[${i + 1}] · x + b1[${i + 1}]) over the plane`;
-      return figure;
+  const shape = `${maps.units.map((layer) => layer.maps.length)} ${layers.map((l) => l.activation)}`;
+  if (container.dataset.shape !== shape) {
+    const deep = maps.units.length > 1;
+    container.classList.toggle("deep", deep);
+    container.replaceChildren(...maps.units.map((layer, k) => {
+      const row = document.createElement("div"), l = layer.layer, g = layers[k].activation;
+      row.className = "layer";
+      row.dataset.layer = String(l);
+      if (deep) {
+        const title = document.createElement("div");
+        title.className = "layer-title";
+        title.textContent = `layer ${l}: A${l}, ${layer.maps.length} unit${layer.maps.length > 1 ? "s" : ""}`;
+        row.append(title);
+      }
+      row.append(...layer.maps.map((_, i) => {
+        const figure = document.createElement("figure"), canvas = document.createElement("canvas");
+        canvas.width = canvas.height = layer.grid;
+        const caption = document.createElement("figcaption");
+        caption.textContent = deep ? `${l}.${i + 1}` : `unit ${i + 1}`;
+        figure.append(canvas, caption);
+        const input = l === 1 ? "x" : `A${l - 1}`;
+        figure.title = `A${l} row ${i + 1} = ${g}(W${l}[${i + 1}] · ${input} + b${l}[${i + 1}]) over the plane`;
+        return figure;
+      }));
+      return row;
     }));
+    container.dataset.shape = shape;
   }
-  layer.maps.forEach((map, i) => paint(container.children[i].firstChild, decode(map), layer.grid, layer.grid));
+  maps.units.forEach((layer, k) => {
+    const figures = container.children[k].querySelectorAll("canvas");
+    layer.maps.forEach((map, i) => paint(figures[i], decode(map), layer.grid, layer.grid));
+  });
 }
 
 export class CostChart {
