@@ -113,8 +113,9 @@ def bench_large(names, devices, shapes, settings):
 
 def cpu_one_thread(name, devices, shapes, repeats=3):
     """`name`'s deep gradient compute and its framework's floor on one thread, in CPU seconds (which the other
-    processes on a busy machine do not enter): (compute, floor), medians of `repeats` interleaved rounds. Tells
-    a miss of the threads (NumPy's elementwise ops use one core where BLAS uses all) from one of the work."""
+    processes on a busy machine enter less than the wall clock): (compute, floor), medians of `repeats`
+    interleaved rounds. Tells a miss of the threads (work that does not split as the products do) from one of
+    the work itself."""
     calls, _ = _large_calls([name], devices, shapes)
     framework = impls._REGISTRY[name][2] if name in impls.BACKENDS else name
 
