@@ -197,7 +197,9 @@ def deep_bounds(missed, app, large, shapes, devices):
         if not devices.get(name):
             cpu_compute, cpu_floor = cpu_one_thread(name, devices, shapes)
             ratio = cpu_compute / cpu_floor
-            line += (f"; on one thread, in CPU time: {fmt(cpu_compute, 1e3)} ms against {fmt(cpu_floor, 1e3)} ms, "
+            where = "on XLA's own threads (set when JAX starts), in CPU time of them all" if name == "jax" else \
+                "on one thread, in CPU time"
+            line += (f"; {where}: {fmt(cpu_compute, 1e3)} ms against {fmt(cpu_floor, 1e3)} ms, "
                      f"{fmt_ratio(ratio)}× its floor: " + (
                          "within the target, so the miss comes with the threads (or the load), not the work"
                          if ratio <= LARGE_TARGET else "the work beyond the products, not the threads"))
