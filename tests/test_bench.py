@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 
 import impls
-from compare.bench import measure, references, report, workloads
+from compare.bench import deep, measure, references, report, workloads
 from compare.bench.cli import Plan, data_parallel
 from compare.numerics import rel_error
 from compare.tolerances import BACKEND_RTOL, STEP_RTOL
-from conftest import make_backend, nondegenerate_problem, run_compare
-from impls.base import PARAM_NAMES
+from conftest import DEEP_DIMS, deep_problem, make_backend, nondegenerate_problem, run_compare
+from impls.base import PARAM_NAMES, param_names
 
 FRAMEWORKS = ("numpy", "torch", "jax")  # the libraries the backends run on
 
 
 def _flat(params):
-    return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in PARAM_NAMES])
+    return np.concatenate([np.asarray(params[k], dtype=np.float64).ravel() for k in param_names(len(params) // 2)])
 
 
 def _step_error(got, reference, start):
@@ -35,6 +35,24 @@ def test_plain_loop_takes_the_numpy_backends_steps(dtype):
     assert _step_error(plain, reference, params) < STEP_RTOL[dtype]
     # the measure separates: a learning rate off by one part in 1e4 is far outside it
     assert _step_error(references.plain_numpy_loop(params, X, Y, 0.5 * (1 + 1e-4), 10), reference, params) > 1e-5
+
+
+@pytest.mark.parametrize("L", [1, 2, 4])
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_course_deep_loop_takes_the_numpy_backends_relu_steps(L, dtype):
+    X, Y, params = deep_problem(DEEP_DIMS[L], 40, seed=6, dtype=dtype)
+    reference = make_backend("numpy", activation="relu", dtype=dtype).train(
+        params, X, Y, learning_rate=0.3, iterations=10).params
+    course = references.course_deep_loop(params, X, Y, 0.3, 10)
+    assert all(course[k].dtype == dtype and course[k].shape == params[k].shape for k in params)
+    assert _step_error(course, reference, params) < STEP_RTOL[dtype]
+    # the measure separates: a learning rate off by one part in 1e4 is far outside it
+    assert _step_error(references.course_deep_loop(params, X, Y, 0.3 * (1 + 1e-4), 10), reference, params) > 1e-5
+    # and the course's helpers are the course's: every layer's dA_prev, dA0 = W1ᵀ dZ1 included
+    AL, caches = references.course_L_model_forward(X, params)
+    grads = references.course_L_model_backward(AL, Y, caches)
+    assert sorted(grads) == sorted([f"dA{l}" for l in range(L)] + [f"d{k}" for k in params])
+    assert grads["dA0"].shape == X.shape
 
 
 @pytest.mark.parametrize("n_y", [1, 2])
@@ -64,6 +82,30 @@ def test_floor_is_the_gradients_two_big_products(framework, dtype):
     # F1 without its bias, and B5 without its 1/m
     assert rel_error(W1X + params["b1"], numpy_backend.forward(params, X)["Z1"]) < BACKEND_RTOL[dtype]
     assert rel_error(dZ1XT / X.shape[1], numpy_backend.gradients(params, X, Y)["dW1"]) < BACKEND_RTOL[dtype]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("dtype", impls.DTYPES)
+def test_deep_floor_is_every_product_of_the_deep_gradient_but_dA0(framework, dtype):
+    if framework != "numpy":
+        pytest.importorskip(framework)
+    L = 4
+    X, Y, params = deep_problem(DEEP_DIMS[L], 30, seed=7, dtype=dtype)
+    backend = make_backend("numpy", activation="relu", dtype=dtype)
+    cache, inner = backend.forward(params, X), backend.intermediates(params, X, Y)
+    grads = backend.gradients(params, X, Y)
+    Ws = [params[f"W{l}"] for l in range(1, L + 1)]
+    As = [X] + [cache[f"A{l}"] for l in range(1, L)]
+    dZs = [inner[f"dZ{l}"] for l in range(1, L + 1)]
+    prepare, products = references.deep_floor_products(framework)
+    forward, weights, back = ([np.asarray(a) for a in part] for part in products(*prepare(Ws, As, dZs)))
+    assert (len(forward), len(weights), len(back)) == (L, L, L - 1)
+    assert all(a.dtype == dtype for a in forward + weights + back)
+    for l in range(1, L + 1):  # F1 F3 without the bias, B2 B5 without the 1/m, B4's W_lᵀ·dZ_l = dA_{l−1}
+        assert rel_error(forward[l - 1] + params[f"b{l}"], cache[f"Z{l}"]) < BACKEND_RTOL[dtype]
+        assert rel_error(weights[l - 1] / X.shape[1], grads[f"dW{l}"]) < BACKEND_RTOL[dtype]
+        if l > 1:
+            assert rel_error(back[l - 2], inner[f"dA{l - 1}"]) < BACKEND_RTOL[dtype]
 
 
 def _allocate(framework, mb):
@@ -127,6 +169,36 @@ def test_targets_are_judged_on_this_runs_ratios():
     }
 
 
+def test_deep_targets_are_judged_and_a_miss_says_what_bounds_it():
+    def rounds(*values):
+        return (float(np.median(values)), list(values))
+
+    app = {"course loop": rounds(10.0, 20.0), "numpy": rounds(11.0, 24.0), "floor (numpy)": rounds(5.0, 10.0)}
+    large = {("floor", "numpy"): rounds(1.0), ("numpy", "compute"): rounds(1.3), ("pass", "numpy"): rounds(0.01),
+             ("floor", "tape"): rounds(1.0), ("tape", "compute"): rounds(1.5), ("pass", "tape"): rounds(0.01)}
+    checks = deep.deep_targets(["numpy", "tape"], app, large)
+    assert {c["what"]: (c["value"], c["met"]) for c in checks} == {
+        "numpy deep step ≤ 1.15× course loop": (pytest.approx(1.15), True),   # 1.1 and 1.2
+        "numpy deep gradient ≤ 1.3× its floor": (pytest.approx(1.3), True),
+        "tape deep gradient ≤ 1.3× its floor": (pytest.approx(1.5), False)}
+    shapes = deep.deep_shapes(quick=True)
+    (line,) = deep.deep_bounds([c for c in checks if not c["met"]], app, large, shapes, {})
+    # 0.5 s beyond the floor is 50 passes of 10 ms; then the same call measured again on one thread
+    assert line.startswith("tape, deep large: gradient compute 1500 ms = its floor 1000 ms + 500 ms")
+    assert "50.0 elementwise passes over an (24, m) array" in line and "on one thread, in CPU time" in line
+
+
+def test_deep_shapes_are_the_issues_and_hidden_replaces_both_networks_hidden_layers():
+    full = deep.deep_shapes(quick=False)
+    assert (full.app_dims, full.app_m) == ([12288, 20, 7, 5, 1], 209)
+    assert (full.large_dims, full.large_m) == ([784, 512, 512, 512, 1], 20000)
+    mine = deep.deep_shapes(quick=False, hidden=[64, 32])
+    assert (mine.app_dims, mine.large_dims, mine.large_m) == ([12288, 64, 32, 1], [784, 64, 32, 1], 20000)
+    X, Y, params = deep.app_problem(full.app_dims, full.app_m)
+    assert X.shape == (12288, 209) and X.min() >= 0 and X.max() <= 1 and np.allclose(X * 255, np.round(X * 255))
+    assert set(np.unique(Y)) == {0.0, 1.0} and impls.layer_dims(params) == full.app_dims
+
+
 def test_jax_reads_an_aligned_array_in_place_and_copies_any_other():
     pytest.importorskip("jax")
     from impls.backends.jax import aligned
@@ -166,7 +238,17 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     assert set(figures) >= {"machine", "small", "large", "memory", "sweep", "targets", "bounds", "notes"}
     busy = "torch" in names
     assert ("Busy machine: the course's run" in text) == busy and "Data parallel: " in text
-    assert len(figures["targets"]) == sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names) + busy
+    assert len(figures["targets"]) == (sum(n in report.SMALL_TARGETS for n in names) + 3 * len(names) + busy
+                                       + ("numpy" in names) + len(names))  # the deep step's and each deep floor's
+    deep_text = text.split("Deep workload, the week-4 application")[1].split("Scaling: ")[0]
+    assert "Deep workload, large: random data, layer_dims [40, 24, 24, 24, 1], m=600" in deep_text
+    for name in ("course loop", *names, "floor (numpy)"):  # ms/step, × course loop
+        row = next(line for line in deep_text.splitlines() if line.strip().startswith(name + " "))
+        assert len(row.split()[len(name.split()):]) == 2 and all(float(c) > 0 for c in row.split()[-2:]), row
+    for name in names:
+        assert f"{name} gradient compute" in deep_text and f"floor ({name})" in deep_text
+    assert set(figures["deep_application"]) == {"course loop", *names, "floor (numpy)"}
+    assert {f"{name} compute" for name in names} <= set(figures["deep_large"])
     # --quick gives no verdict, says why once, and prints no ratio that rounds to 0.00
     targets = text.split("Targets (ratios from this run)")[1]
     assert "MISSED" not in targets and " met" not in targets and text.count("no verdict") == 1
@@ -184,6 +266,7 @@ def test_quick_bench_prints_every_figure_and_writes_json_and_plot(tmp_path):
     (["--workers", "two"], "argument --workers: 'two' is not a whole number"),
     (["--json", "no/such/folder/bench.json"], "--json no/such/folder/bench.json: folder no/such/folder does not exist"),
     (["--backends", "numpy", "--device", "cuda"], "--device cuda: only torch and jax run on a GPU"),
+    (["--hidden", "20,0,5"], "argument --hidden: '20,0,5': each hidden layer's size must be a whole number >= 1"),
 ])
 @pytest.mark.slow
 def test_usage_errors_exit_2_with_one_line(args, message):

@@ -2,7 +2,7 @@
 thread setting comes back afterwards, also after an error. (Speed itself is the bench's to report.)"""
 import pytest
 
-from conftest import nondegenerate_problem
+from conftest import deep_problem, nondegenerate_problem
 
 torch = pytest.importorskip("torch")
 from impls import get_backend  # noqa: E402
@@ -51,6 +51,18 @@ def test_a_problem_large_enough_to_share_keeps_the_callers_threads(two_threads):
     X, Y, params = nondegenerate_problem(2, 4, 1, m - 1)
     spying_backend(seen).gradients(params, X, Y)
     assert seen == [1]
+
+
+def test_a_deep_network_counts_its_widest_layer_not_its_inputs(two_threads):
+    # the week-4 application's shape in miniature: many inputs, narrow layers; X is read by products only
+    seen = []
+    X, Y, params = deep_problem([ONE_THREAD_BELOW, 5, 3, 1], 4)
+    spying_backend(seen).train(params, X, Y, learning_rate=0.01, iterations=2)
+    assert seen and set(seen) == {1} and torch.get_num_threads() == 2
+    seen.clear()
+    X, Y, params = deep_problem([3, 5, ONE_THREAD_BELOW // 4, 1], 4)  # a layer (n_l, m) at the threshold
+    spying_backend(seen).gradients(params, X, Y)
+    assert seen and set(seen) == {2}
 
 
 def test_the_setting_comes_back_after_an_error(two_threads):

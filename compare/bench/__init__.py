@@ -9,11 +9,14 @@ References, each checked in tests/test_bench.py to compute what the backends com
   plain loop  the course's training loop as a student writes it: the ten equations inline, no checks
   sklearn     scikit-learn's MLPClassifier set up as the same full-batch gradient descent from our start
   floor       the two big products of a gradient, W1·X (F1) and dZ1·Xᵀ (B5), in each framework alone
+  course loop the week-4 application's L-layer loop as the course writes it (the deep section's reference)
+  deep floor  every product of an L-layer gradient but ∂J/∂X, in each framework alone
 
 The package, one file per part:
-  references   the plain loop, scikit-learn's loop, the GEMM floors
+  references   the plain loop, scikit-learn's loop, the course's deep loop, the GEMM floors
   measure      timing in interleaved rounds; peak memory of one call
   workloads    the small, large and sweep workloads; the fresh process of cold runs and memory
+  deep         the deep workloads (the week-4 application's network, a large one), their section and targets
   diagnostics  what bounds each missed target
   report       the sections, the targets, the plot
   cli          register(subparsers) and cmd_bench

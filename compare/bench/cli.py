@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import impls
+from compare.bench.deep import bench_app, bench_large as bench_deep_large, deep_bounds, deep_section, deep_shapes
+from compare.bench.deep import deep_targets
 from compare.bench.diagnostics import bounds, torch_ops_per_step, xla_kernel_us, xla_ops_per_step
 from compare.bench.references import REFERENCES
 from compare.bench.report import (BenchRun, busy_section, heading, large_section, machine, memory_figures,
@@ -26,6 +28,7 @@ class Plan:
     plot: Path              # where the scaling plot goes, or None
     quick: bool
     named: bool             # --backends chose them
+    deep: object = None     # deep.Deep: the deep workloads' shapes (--hidden)
 
 
 def large_devices(names, device):
@@ -73,7 +76,8 @@ def plan(args):
                      f"--plots {args.plots}")
     devices, device_notes = large_devices(names, args.device)
     plot = None if args.no_plots else args.plots / "bench_scaling.png"
-    return Plan(names, parallel, settings, devices, plot, args.quick, args.backends is not None), notes + device_notes
+    return (Plan(names, parallel, settings, devices, plot, args.quick, args.backends is not None,
+                 deep_shapes(args.quick, args.hidden)), notes + device_notes)
 
 
 def _progress(text):
@@ -99,6 +103,13 @@ def large(plan, run):
     run.memory = memory_figures(run.children, plan.settings.large)
     return [*large_section(run.large, plan.names, plan.devices, plan.settings), "",
             *memory_section(run.memory, plan.settings.large)]
+
+
+def deep(plan, run):
+    _progress("timing the deep workloads...")
+    run.deep_app = bench_app(plan.names, plan.deep, plan.settings)
+    run.deep_large = bench_deep_large(plan.names, plan.devices, plan.deep, plan.settings)
+    return deep_section(run.deep_app, run.deep_large, plan.names, plan.devices, plan.deep, plan.settings)
 
 
 def sweep(plan, run):
@@ -134,17 +145,21 @@ def verdict(plan, run):
     if "jax" in plan.names:
         run.diagnostics["xla_ops"] = xla_ops_per_step()
         run.diagnostics["xla_kernel_us"] = xla_kernel_us()
-    run.targets = targets(plan.names, run.small, run.large, run.memory, run.busy)
+    run.targets = (targets(plan.names, run.small, run.large, run.memory, run.busy)
+                   + deep_targets(plan.names, run.deep_app, run.deep_large))
     if plan.quick:  # a ratio of tiny workloads says nothing about the speed: no verdict, no bounds of misses
         for check in run.targets:
             check["met"] = None
     else:
-        run.bounds = bounds([c for c in run.targets if not c["met"]], run.small, run.large, run.memory, run.sweep,
-                            plan.settings, run.diagnostics, run.busy)
+        missed = [c for c in run.targets if not c["met"]]
+        run.bounds = bounds([c for c in missed if not c["group"].startswith("deep")], run.small, run.large,
+                            run.memory, run.sweep, plan.settings, run.diagnostics, run.busy)
+        run.bounds += deep_bounds([c for c in missed if c["group"].startswith("deep")], run.deep_app,
+                                  run.deep_large, plan.deep, plan.devices)
     return targets_section(run.targets, plan.quick, run.bounds)
 
 
-SECTIONS = (small, large, sweep, busy, data_parallel, verdict)
+SECTIONS = (small, large, deep, sweep, busy, data_parallel, verdict)
 
 
 def cmd_bench(args):
@@ -182,15 +197,20 @@ def worker_counts(text):
 
 def register(subparsers):
     from compare.cli import backend_list, positive_int
+    from compare.deep_flags import hidden_layers
 
     p = subparsers.add_parser("bench", help="time and memory of every backend against the GEMM floor, the plain "
-                              "NumPy loop and scikit-learn, as ratios measured in one run (a few minutes)")
+                              "NumPy loop, the course's deep loop and scikit-learn, as ratios measured in one run "
+                              "(several minutes)")
     p.add_argument("--backends", type=backend_list, default=None, metavar="A,B,...",
                    help="comma-separated (default: every installed backend)")
     p.add_argument("--device", default=None,
                    help="where torch and jax run the large workload: cpu, cuda, cuda:N, gpu (default: cpu)")
     p.add_argument("--repeats", type=positive_int, default=None, metavar="N",
                    help=f"interleaved rounds per figure (default: {FULL.repeats}; --quick: {QUICK.repeats})")
+    p.add_argument("--hidden", type=hidden_layers, default=None, metavar="N[,N...]",
+                   help="the deep workloads' hidden layers, one size per layer (default: 20,7,5 for the week-4 "
+                   "application's, 512,512,512 for the large one)")
     p.add_argument("--quick", action="store_true", help="tiny workloads: checks the bench, not the speed")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write every figure as JSON")
     p.add_argument("--plots", type=Path, default=Path("compare-plots"), metavar="DIR",

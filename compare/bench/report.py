@@ -282,6 +282,8 @@ class BenchRun:
     small: dict = None                           # {contender: (median s, rounds)}
     children: dict = None                        # {contender: its fresh process's cold run and memory}
     large: dict = None                           # {(contender, figure): (median s, rounds)}
+    deep_app: dict = None                        # {contender: (median s per step, rounds)}
+    deep_large: dict = None                      # {(contender, figure): (median s, rounds)}
     memory: dict = None                          # {contender: memory_figures}
     sweep: dict = None                           # {axis: {contender: [median s]}}
     busy: dict = None                            # {(name, "idle" | "busy"): (median s, rounds)}
@@ -292,14 +294,16 @@ class BenchRun:
 
     def to_json(self):
         def timed(figures):
-            return figures and {" ".join(map(str, k)): {"median_s": v[0], "rounds_s": v[1]} for k, v in figures.items()}
+            return figures and {k if isinstance(k, str) else " ".join(map(str, k)): {"median_s": v[0], "rounds_s": v[1]}
+                                for k, v in figures.items()}
 
         return json.dumps({
             "machine": self.machine, "settings": {**vars(self.settings), "small": SMALL}, "notes": self.notes,
             "devices": self.devices or {"all": "cpu"},
             "small": {k: {"median_s": v[0], "rounds_s": v[1], **self.children.get(k, {})}
                       for k, v in self.small.items()},
-            "large": timed(self.large), "memory": {**self.memory, "need_bytes": memory_need(self.settings.large)},
+            "large": timed(self.large), "deep_application": timed(self.deep_app), "deep_large": timed(self.deep_large),
+            "memory": {**self.memory, "need_bytes": memory_need(self.settings.large)},
             "sweep": {axis: {"values": self.settings.sweep[axis], "seconds": s} for axis, s in self.sweep.items()},
             "busy": timed(self.busy), "workers": self.workers and {f"{a} {n}": f for (a, n), f in self.workers.items()},
             "diagnostics": self.diagnostics, "targets": self.targets, "bounds": self.bounds}, indent=1, allow_nan=False)

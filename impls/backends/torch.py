@@ -7,10 +7,12 @@ import torch
 
 from impls.base import Backend, intermediate_names
 
-# Below this many numbers in the problem's largest (rows, m) array, no op has work worth a second
+# Below this many numbers in the largest (n_l, m) array a step computes, no op has work worth a second
 # thread: torch splits its elementwise ops only above 32768 numbers (at::internal::GRAIN_SIZE), and the
 # second thread of a product or a sum this small waits for a core longer than the work takes, most of
-# all on a busy machine. The measurements are in docs/performance.md; `bench` measures it again.
+# all on a busy machine. X is read by products only and does not count: a product with a small output and
+# a long inner dimension (W1·X of the week-4 application, 12288 inputs) is slower on two threads even on
+# its best round. The measurements are in docs/performance.md; `bench` measures it again.
 ONE_THREAD_BELOW = 32768
 
 
@@ -30,10 +32,10 @@ def threads_for(numbers):
 
 
 def sized_threads(method):
-    """method(self, p, X, ...) run under threads_for its problem's size."""
+    """method(self, p, X, ...) run under threads_for its problem's size: the widest layer n_l times m."""
     @functools.wraps(method)
     def run(self, p, X, *rest):
-        with threads_for(max(X.shape[0], *(w.shape[0] for w in p.values())) * X.shape[1]):
+        with threads_for(max(w.shape[0] for w in p.values()) * X.shape[1]):
             return method(self, p, X, *rest)
     return run
 
