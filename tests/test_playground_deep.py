@@ -11,7 +11,6 @@ import impls  # noqa: E402
 from compare import equations  # noqa: E402
 from compare.playground import settings as S  # noqa: E402
 from compare.playground import table  # noqa: E402
-from compare.teach.explain import rounding_scales  # noqa: E402
 from compare.tolerances import BACKEND_RTOL, EXPLAIN_RTOL  # noqa: E402
 from impls.io.datasets import load_dataset  # noqa: E402
 from impls.memory import layers_memory  # noqa: E402
@@ -58,13 +57,6 @@ def test_steps_give_the_numpy_deep_networks_cost_and_rows(client):
         result = equations.deep_by_row(3)[(eq, layer)].yields
         for name, diff in row["diffs"].items():
             assert diff["ok"] and diff["max_abs"] <= EXPLAIN_RTOL["float64"] * scales[result], (eq, layer, name)
-
-
-def test_the_rounding_scales_at_two_layers_are_explains():
-    numpy, params, X, Y = deep_trained([2, 4, 1], 3, lr=1.2, scale=0.01)
-    values = {**numpy.forward(params, X), **numpy.intermediates(params, X, Y), **numpy.gradients(params, X, Y)}
-    assert table.rounding_scales(params, X, Y, values) == pytest.approx(rounding_scales(params, X, Y, values),
-                                                                        rel=1e-12)
 
 
 def test_a_backend_wrong_in_one_layer_is_flagged_in_that_layers_row_only(client, monkeypatch, fresh_backends):

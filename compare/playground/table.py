@@ -11,7 +11,7 @@ import numpy as np
 import impls
 from compare import equations
 from compare.numerics import max_abs_diff
-from compare.teach.explain import tagged_lines
+from compare.teach.explain import rounding_scales, tagged_lines
 from compare.tolerances import EXPLAIN_RTOL
 from compare.playground.arrays import matrix, number
 from impls.backends import numpy_deep
@@ -47,32 +47,6 @@ def numpy_source(L):
         blocks = [_block(getattr(numpy_deep, name)) for name in DEEP_FUNCTIONS]
         tags = {eq: [n for n, _ in lines] for eq, lines in equations.line_tags(path).items()}
     return {"file": f"{path.parent.name}/{path.name}", "blocks": blocks, "tags": tags}
-
-
-def rounding_scales(params, X, Y, values):
-    """compare.teach.explain.rounding_scales at any depth: for each value of the table, the size of the terms it
-    is built from, upstream errors included (|g′| ≤ 1, |g″| ≤ 1, σ′ ≤ 1/4 carried layer by layer). At two
-    layers it computes the very same numbers (tests/test_playground_deep.py)."""
-    L = impls.depth(params)
-    m = X.shape[1]
-
-    def a(v):
-        return np.abs(np.asarray(v, dtype=np.float64))
-
-    W = {l: a(params[f"W{l}"]) for l in range(1, L + 1)}
-    b = {l: a(params[f"b{l}"]) for l in range(1, L + 1)}
-    s = {"A0": a(X)}
-    for l in range(1, L + 1):
-        s[f"Z{l}"] = W[l] @ s[f"A{l - 1}"] + b[l]
-        s[f"A{l}"] = (s[f"Z{l}"] / 4 if l == L else s[f"Z{l}"]) + a(values[f"A{l}"])
-    s[f"dZ{L}"] = s[f"A{L}"] + a(Y)
-    for l in range(L - 1, 0, -1):
-        s[f"dZ{l}"] = W[l + 1].T @ s[f"dZ{l + 1}"] + a(values[f"dA{l}"]) * s[f"Z{l}"]
-    for l in range(1, L + 1):
-        s[f"dW{l}"] = s[f"dZ{l}"] @ s[f"A{l - 1}"].T / m
-        s[f"db{l}"] = np.sum(s[f"dZ{l}"], axis=1, keepdims=True) / m
-    del s["A0"]
-    return {k: float(np.max(v)) for k, v in s.items()}
 
 
 def values_of(backend, params, X, Y):
