@@ -302,8 +302,7 @@ CLASS = {
     "uses_impls.py": ("FAIL", "B1", "this project's own implementation"),
     "in_place_update.py": ("PASS", None, None),
     # week 4, in the same class (test_check_week4.py grades each alone)
-    "week4_right.py": ("PASS", None, None),
-    "week4_v5_keys.py": ("PASS", None, None),
+    "week4_right.py": ("PASS", None, None), "week4_v5_keys.py": ("PASS", None, None),
     "week4_in_place_update.py": ("PASS", None, None),
     "week4_hardcoded_w3.py": ("FAIL", "L_model_forward", "hard-coded as parameters['W3']"),
     "week4_top_da.py": ("FAIL", "L_model_backward", "feeds the top layer's dA to every hidden layer"),

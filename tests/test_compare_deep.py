@@ -159,7 +159,8 @@ def test_finite_differences_leave_out_the_examples_at_relus_kink():
 # planted -> (hidden widths, where, the start of the walk's line, words of the diagnosis)
 PLANTED_DEEP = {
     deep.LostKeepdims: ([5, 7, 4], "db2", "first difference at B6 at layer 2 (db2 = (1/m) Σ dZ2, keepdims): "
-                        "shape (7,), expected (7, 1)", "db2 has shape (7,): the right numbers without their column axis"),
+                        "shape (7,), expected (7, 1)",
+                        "db2 has shape (7,): the right numbers without their column axis"),
     deep.WrongCache: ([5, 5, 5], "dW3", "first difference at B5 at layer 3 (dW3 = (1/m) dZ3 A2ᵀ): ‖Δ‖/‖g‖ = ",
                       "dW3 = (1/m) dZ3 A3ᵀ: it reads A3 where B5 needs A2, the input of layer 3 (a wrong index into "
                       "the caches: caches[3] for caches[2])"),

@@ -27,8 +27,8 @@ def _differences(twin, X64, Y64, params64):
 
 
 def at_kinks(params, X, activation):
-    """The examples (a bool per column of X) whose hidden pre-activations θ + h and θ − h can move across ReLU's or leaky
-    ReLU's kink at 0, computed here in float64 from the parameters alone: |Z_l| within FD_KINK times a bound
+    """The examples (a bool per column of X) whose hidden pre-activations θ + h and θ − h can move across ReLU's or
+    leaky ReLU's kink at 0, computed here in float64 from the parameters alone: |Z_l| within FD_KINK times a bound
     on how far one parameter moved by h moves Z_l (h(1 + |A_{l−1}|) directly, and through the layers below)."""
     near = np.zeros(X.shape[1], dtype=bool)
     if activation not in ("relu", "leaky_relu"):

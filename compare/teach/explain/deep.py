@@ -131,4 +131,5 @@ def explain_deep(params, X, Y, *, backends, missing=None, dataset="custom", at="
         rows.append(row)
     settings = {"dataset": dataset, "X_shape": X.shape, "Y_shape": Y.shape, "layer_dims": dims,
                 "activation": ref.activation, "dtype": ref.dtype, "m": m, "at": at}
-    return DeepExplanation(settings, rows, places(), gradient_calls(list(backends)[1:]), missing, EXPLAIN_RTOL[ref.dtype])
+    return DeepExplanation(settings, rows, places(), gradient_calls(list(backends)[1:]), missing,
+                           EXPLAIN_RTOL[ref.dtype])
