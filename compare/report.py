@@ -186,7 +186,8 @@ def render(report):
                 c = by_key.get((q, b))
                 row.append("" if c is None else _cell(c) + (f" ({c.note})" if c.note and not shared else ""))
             rows.append(row)
-        lines += _table(rows) + (textwrap.wrap(f"({shared})", 100, initial_indent="  ") if shared else []) + [""]
+        lines += _table(rows) + (textwrap.wrap(f"({shared})", 100, initial_indent="  ", subsequent_indent="   ")
+                                   if shared else []) + [""]
     if not report.trajectories:
         lines.append("No training run: the reference or every other backend does not provide train.")
     else:

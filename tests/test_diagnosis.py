@@ -226,6 +226,8 @@ def test_a_huge_learning_rate_does_not_overflow_the_checks_own_norms():
     report = compare_backends([NumpyBackend(), Twin()], impls.init_params(2, 4), X, Y, learning_rate=1e300,
                               iterations=20, checkpoint_every=5, steps=2)
     assert report.ok, str(report)
+    [steps] = [c for c in report.checks if c.section == "training steps"]  # says what it could and did compare
+    assert steps.quantity == "2 steps × 1 state" and steps.note.startswith("no finite step to measure")
 
 
 def test_one_backend_says_there_is_nothing_to_compare_and_draws_no_distance(tmp_path, capsys):

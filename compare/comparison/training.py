@@ -55,14 +55,15 @@ def _steps(setup, trainers, runs, marks, advance):
     ref, others = trainers[0], trainers[1:]
     ref_states, _, ref_error = runs[ref.name]
     tol, kwargs = STEP_RTOL[setup.dtype], {"learning_rate": setup.learning_rate, "iterations": setup.steps}
-    quantity = f"{setup.steps} steps × {len(marks) - 1} states"
+    starts = ref_states[:len(marks) - 1]  # the reference's trajectory stops where its training diverged
+    quantity = f"{setup.steps} steps × {len(starts)} state{'s' if len(starts) != 1 else ''}"
     if ref_error and not diverged(ref_error):  # the reference's own failure: nothing to hold the others against
         return [Check("training steps", ref.name, quantity, None, tol, note=ref_error)]
     errors = {e.name: [] for e in others}
     notes = {e.name: "" for e in others}
     both_diverged = {e.name: 0 for e in others}
     ref_note = ""
-    for state in ref_states[:len(marks) - 1] if others else []:
+    for state in starts if others else []:
         target, ref_step_error = ref.call("train", state, setup.X, setup.Y, **kwargs)
         advance(setup.steps)
         if ref_step_error and not diverged(ref_step_error):
@@ -90,8 +91,9 @@ def _steps(setup, trainers, runs, marks, advance):
         name, note = e.name, notes[e.name]
         value = None if note else worst(errors[name])
         if value is not None and both_diverged[name]:
-            note = (f"from {both_diverged[name]} state(s) training diverged in both alike"
-                    + ("" if errors[name] else "; no step was left to measure"))
+            note = (f"from {both_diverged[name]} state(s) training diverged in both alike" if errors[name] else
+                    "no finite step to measure: from every state both diverged alike, and that agreement is what "
+                    "was judged")
         if value is not None and not math.isfinite(value):
             value, note = None, f"the steps' error is {value} from at least one state"
         checks.append(Check("training steps", name, quantity, value, tol, note=note))
