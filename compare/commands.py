@@ -15,6 +15,12 @@ from impls.io.datasets import load_dataset
 from impls.io.files import atomic_write, check_destination, check_folder
 
 
+def cost_text(cost):
+    """A cost as the course prints it (0.693147), and with an exponent where that would take hundreds of digits
+    (weights started at --init-scale 1e300 saturate the sigmoid: J is then about |Z|)."""
+    return f"{cost:f}" if abs(cost) < 1e6 else f"{cost:.6e}"
+
+
 def cmd_train(args):
     if args.save is not None:  # before the run, not after it
         check_destination(args.save, [("--dataset", args.dataset)], f"--save {args.save}")
@@ -28,7 +34,7 @@ def cmd_train(args):
     with progress_bar(args.iterations, backend.name) as bar:
         def report(iteration, cost):
             bar.update(iteration - bar.n)
-            bar.write(f"Cost after iteration {iteration}: {cost:f}")
+            bar.write(f"Cost after iteration {iteration}: {cost_text(cost)}")
         start = time.perf_counter()
         result = backend.train(params, X, Y, learning_rate=args.lr, iterations=args.iterations,
                                record_every=args.print_every, callback=report)
@@ -38,7 +44,7 @@ def cmd_train(args):
             "backend": backend.name, "activation": args.activation, "dtype": args.dtype,
             "dataset": args.dataset, "seed": args.seed, "init_scale": args.init_scale, "learning_rate": args.lr,
             "iterations": args.iterations, "final_cost": result.final_cost})
-    print(f"Final cost: {result.final_cost:f}")
+    print(f"Final cost: {cost_text(result.final_cost)}")
     print(f"Training accuracy: {100 * accuracy(backend, result.params, X, Y):.2f}%")
     lost = units_note(result.params, X, args.activation)
     if lost:

@@ -286,3 +286,10 @@ def test_train_with_a_huge_learning_rate_exits_1_with_one_line(capsys):
     status, err = cli(capsys, "train", "--lr", "1e300", "--iterations", "2000")
     assert status == 1 and len(err) == 1, err
     assert err[0].startswith("python -m compare: error: training diverged: the cost rose to 5.8"), err
+
+
+def test_a_huge_initial_scale_prints_its_cost_with_an_exponent_not_hundreds_of_digits(capsys):
+    assert main(["train", "--hidden", "4", "--init-scale", "1e300", "--iterations", "2"]) == 0
+    out = capsys.readouterr().out
+    costs = [line for line in out.splitlines() if line.startswith(("Cost after", "Final cost"))]
+    assert costs and all(re.search(r": \d\.\d{6}e\+\d+$", line) and len(line) < 50 for line in costs), costs
