@@ -41,6 +41,13 @@ def units_note(params, X, activation, where="at the end"):
         twins = units - dead - distinct
         lost = ([f"{dead} dead (Z ≤ 0 on every example, so ReLU passes them no gradient again)"] if dead else []) + \
             ([f"{twins} duplicating another unit's direction (the same feature, scaled)"] if twins else [])
-        parts.append(f"of {of} hidden ReLU units only {distinct} are distinct: {' and '.join(lost)}")
+        if distinct == 0:
+            parts.append(f"all of {of} hidden ReLU units are dead (Z ≤ 0 on every example, so ReLU passes them no "
+                         "gradient again)")
+        else:
+            parts.append(f"of {of} hidden ReLU units only {distinct} are distinct: {' and '.join(lost)}")
+    if any(c[3] == 0 for c in counts):
+        return (f"Lost units {where}: {'; '.join(parts)}. Nothing passes that layer: the output is the same for "
+                "every example, which is why the accuracy is that of one class.")
     return (f"Lost units {where}: {'; '.join(parts)}. The network draws its boundary with what is left, which is "
             "why its accuracy stays low.")

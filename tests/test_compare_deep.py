@@ -133,7 +133,9 @@ def test_lost_units_are_counted_where_relu_ends_low(capsys):
     assert "of the 4 hidden ReLU units only 2 are distinct: 2 duplicating" in units_note(params, X, "relu")
     assert units_note(params, X, "tanh") == ""
     dead = {**params, "b1": params["b1"] - 100}  # every unit off on every example
-    assert hidden_units(dead, X, "relu") == [(1, 4, 4, 0)] and "4 dead" in units_note(dead, X, "relu")
+    assert hidden_units(dead, X, "relu") == [(1, 4, 4, 0)]
+    assert "all of the 4 hidden ReLU units are dead" in units_note(dead, X, "relu")
+    assert "the output is the same for every example" in units_note(dead, X, "relu")
     fresh = impls.init_params(2, 4, seed=1)
     assert units_note(fresh, X, "relu") == ""  # a random start has lost nothing
 
