@@ -39,6 +39,19 @@ def _spell(error):
 codecs.register_error(ERRORS, _spell)
 
 
+def spelled(text, stream=None):
+    """`text` as `stream` (standard output) will show it: its ASCII spelling where the stream cannot encode
+    it. A table pads the spelled text, so that its columns stay aligned when ᵀ becomes ^T."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.encode(encoding, ERRORS).decode(encoding)
+    except LookupError:
+        return text
+
+
 class Stream:
     """sys.stdout or sys.stderr: writes pass through until the stream fails, then stop quietly."""
 

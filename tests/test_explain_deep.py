@@ -33,6 +33,22 @@ def test_the_deep_table_has_a_row_per_equation_per_layer_with_its_shape(L, activ
     assert max(map(len, str(result).splitlines())) <= 100
 
 
+def test_on_an_ascii_terminal_the_tables_columns_stay_aligned(monkeypatch):
+    """ᵀ, σ, Σ and ⊙ have longer ASCII spellings (^T, sigma, sum, *): the table pads what the terminal shows."""
+    import io
+    import sys
+    from compare.teach.explain import explain
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    X, Y, params = deep_problem(DEEP_DIMS[3], 30)
+    backends = {n: make_backend(n) for n in BACKENDS}
+    X2, Y2, params2 = deep_problem(DEEP_DIMS[2], 30)
+    for result in (explain_deep(params, X, Y, backends=backends), explain(params2, X2, Y2, backends=backends)):
+        rows = [line for line in str(result).splitlines() if re.match(r"[FB]\d  ", line)]
+        assert rows and all(line.isascii() for line in rows)
+        starts = {re.search(r"\b(d?[ZAWb]\d) \(", line).start() for line in rows}  # the result column
+        assert len(starts) == 1, rows
+
+
 def test_the_deep_table_flags_a_backend_that_is_wrong_at_one_layer():
     class Wrong(type(make_backend("numpy"))):
         def gradients(self, params, X, Y):

@@ -9,6 +9,7 @@ from pathlib import Path
 from compare.equations import deep_equations, line_tags
 from compare.teach.explain.sources import call_lines, relative
 from compare.teach.explain.table import SYMBOL, WIDTH, Explanation, Row, _figure, evaluate, measure
+from compare.terminal import spelled
 from compare.tolerances import EXPLAIN_RTOL
 from impls.base import layer_dims
 
@@ -64,14 +65,14 @@ class DeepExplanation:
                                f"B1 B2 B3. A0 is X. max|Δ| = max over entries of |hand-written − autograd|; the "
                                f"course's dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
-        wide = max(len(r.equation) for r in self.rows) + 2
+        wide = max(len(spelled(r.equation)) for r in self.rows) + 2
         head = f"{'':4}{'l':3}{'equation':{wide}}{'result':17}" + "".join(f"{b:>10}" for b in columns)
         label = "max|Δ| against the hand-written value" if columns else ""
         lines += [f"{label:>{len(head)}}", head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>10}" for b in columns)
             result = f"{row.result} {row.shape}"
-            lines.append(f"{row.id:4}{row.layer:<3}{row.equation:{wide}}{result:17}{diffs}")
+            lines.append(f"{row.id:4}{row.layer:<3}{spelled(row.equation):{wide}}{result:17}{diffs}")
         lines += [""] + textwrap.wrap("Where each row lives: impls/backends/numpy_deep.py, the course's functions; "
                                       "one line serves a row at every layer (its comment names both ids, F1 F3: F1 "
                                       "at a hidden layer, F3 at the output).", WIDTH)

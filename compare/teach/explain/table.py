@@ -11,6 +11,7 @@ import impls.backends.numpy
 from compare.equations import EQUATIONS
 from compare.teach.explain.roles import notes, roles
 from compare.teach.explain.sources import activation_line, relative, tagged_lines
+from compare.terminal import spelled
 from compare.tolerances import EXPLAIN_RTOL
 from impls.base import check_params
 from impls.checks import check_data
@@ -85,14 +86,14 @@ class Explanation:
                                "of |hand-written − autograd|. Autograd gives ∂J/∂Z; the course's dZ has no 1/m in "
                                f"it, dZ = m·∂J/∂Z (m = {s['m']}).", WIDTH, initial_indent="  ",
                                subsequent_indent="  ") + [""]
-        wide = max(30, max(len(row.equation) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
+        wide = max(30, max(len(spelled(row.equation)) for row in self.rows) + 2)  # leaky_relu's g1′ is the longest
         # the NumPy line's place goes with its code, below the row: the row fits WIDTH with three columns
         head = f"{'':4}{'equation':{wide}}{'result':15}" + "".join(f"{'max|Δ| ' + b:>13}" for b in columns)
         lines += [head, "─" * len(head)]
         for row in self.rows:
             diffs = "".join(f"{_figure(row, b, self.tolerance):>13}" for b in columns)
             result = f"{row.result} {row.shape}"
-            lines.append(f"{row.id:4}{row.equation:{wide}}{result:15}{diffs}")
+            lines.append(f"{row.id:4}{spelled(row.equation):{wide}}{result:15}{diffs}")
             for i, code in enumerate(row.numpy_code):
                 lines.append(f"{'':6}{'numpy:' if i == 0 else '':7}{row.numpy_line + ': ' if i == 0 else ''}{code}")
             for b in columns:

@@ -4,6 +4,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from compare.equations import IDS, deep_equations, deep_produced_by
+from compare.terminal import spelled
 from impls.base import cache_names, param_names
 
 WIDTH = 100
@@ -100,7 +101,7 @@ class Trace:
             lines += [f"{title}:", f"  {'#':>3}  {'eq':{eq}}{'operation':20}{'yields':18}shapes in → out",
                       "  " + "─" * (70 + eq)]
             for i, s in enumerate(steps, 1):
-                lines.append(f"  {i:>3}  {s.equation:{eq}}{s.op:20}{s.name:18}{s.shapes}".rstrip())
+                lines.append(f"  {i:>3}  {s.equation:{eq}}{s.op:20}{spelled(s.name):18}{s.shapes}".rstrip())
                 lines += textwrap.wrap(s.rule, WIDTH, initial_indent=" " * 11, subsequent_indent=" " * 13)
             lines.append("")
         if self.names.L == 2:
