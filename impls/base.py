@@ -9,12 +9,14 @@ The depth is read from the parameters as the course does, L = len(parameters) //
 import math
 import numbers
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
 from impls.checks import as_matrix, check_choice, check_count, check_data, check_learning_rate
 from impls.memory import check_layers_memory, check_run_memory
+from impls.threads import blas_threads_for, problem_size
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 DTYPES = ("float64", "float32")
@@ -249,6 +251,7 @@ class Backend:
 
     name = None
     data_parallel = False  # True where `workers` splits the examples over processes or devices
+    numpy_blas = False  # True where the products are NumPy's: BLAS then follows impls/threads.py's rule
 
     def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
@@ -277,6 +280,11 @@ class Backend:
         arrays = [{k: self._asarray(v) for k, v in p.items()}, self._asarray(X)]
         return arrays if Y is None else arrays + [self._asarray(Y)]
 
+    def _threads(self, p, X):
+        """Where the products are NumPy's, BLAS on one thread for a problem too small to share, scoped to the call
+        (impls/threads.py); torch keeps its own threads by the same rule, XLA its own."""
+        return blas_threads_for(problem_size(p, X)) if self.numpy_blas else nullcontext()
+
     def _out(self, arrays, names):
         return {k: self._numpy(arrays[k]) for k in names}
 
@@ -286,7 +294,8 @@ class Backend:
 
     def _call(self, name, params, X, Y=None, names=None):
         arrays = self._inputs(params, X, Y)
-        out = self._hook(name, arrays[0])(*arrays)
+        with self._threads(*arrays[:2]):
+            out = self._hook(name, arrays[0])(*arrays)
         return out if names is None else self._out(out, names(len(arrays[0]) // 2))
 
     def forward(self, params, X):
@@ -345,14 +354,17 @@ class Backend:
         costs, done, start = [], 0, None
         with np.errstate(over="ignore", invalid="ignore"):  # overflow shows as a non-finite cost, checked here
             while done < iterations:
-                costs.append((done, self._checked_cost(p, X, Y, done, learning_rate, start)))
+                with self._threads(p, X):  # not around the callback: the caller's code runs on its own threads
+                    costs.append((done, self._checked_cost(p, X, Y, done, learning_rate, start)))
                 start = costs[0][1]
                 if callback is not None:
                     callback(*costs[-1])
                 n = min(record_every, iterations - done)
-                p = self._hook("_train", p)(p, X, Y, learning_rate, n)
+                with self._threads(p, X):
+                    p = self._hook("_train", p)(p, X, Y, learning_rate, n)
                 done += n
-            final_cost = self._checked_cost(p, X, Y, done, learning_rate, start)
+            with self._threads(p, X):
+                final_cost = self._checked_cost(p, X, Y, done, learning_rate, start)
         # Copies: with 0 iterations p is the caller's memory (and JAX's arrays are read-only).
         params = {k: np.array(v, copy=True) for k, v in self._out(p, param_names(len(p) // 2)).items()}
         return TrainResult(params=params, costs=costs, final_cost=final_cost)

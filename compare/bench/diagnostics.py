@@ -125,7 +125,7 @@ def bounds(missed, small, large, memory, sweep, settings, diagnostics, busy=None
                          f"{fmt(big[('numpy', 'outer @')], 1e3)} ms by BLAS, {fmt(big[('numpy', 'outer *')], 1e3)} ms "
                          "by broadcasting")
         elif group == "busy":
-            from impls.backends.torch import ONE_THREAD_BELOW
+            from impls.threads import ONE_THREAD_BELOW
 
             slowdown, _ = busy_figures(busy)
             line = (f"torch, busy machine: {fmt(busy[('torch', 'idle')][0])} s idle, "

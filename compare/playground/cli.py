@@ -105,7 +105,7 @@ def open_browser(url):
 
 def _limit_threads():
     """One torch thread and one BLAS thread per request: sessions run side by side in the server's threads, and
-    the page's problems are far below the size where a second thread pays (impls.backends.torch.ONE_THREAD_BELOW).
+    the page's problems are far below the size where a second thread pays (impls.threads.ONE_THREAD_BELOW).
     NumPy's OpenBLAS splits a deep network's 64 × 64 products over both cores, and on a busy machine waits for
     the second: a Step of 64,64,64,64,64,64 took 17 times the CPU time of one thread (docs/playground.md)."""
     try:

@@ -33,6 +33,7 @@ ACTIVATIONS = {
 
 class NumpyBackend(Backend):
     name = "numpy"
+    numpy_blas = True
 
     def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
         super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)

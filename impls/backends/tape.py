@@ -17,6 +17,7 @@ ACTIVATIONS = {"tanh": tape.tanh, "relu": tape.relu, "sigmoid": tape.sigmoid, "l
 
 class TapeBackend(Backend):
     name = "tape"
+    numpy_blas = True
 
     def __init__(self, *, activation="tanh", dtype="float64", device=None, workers=1):
         super().__init__(activation=activation, dtype=dtype, device=device, workers=workers)

@@ -6,14 +6,7 @@ from contextlib import contextmanager
 import torch
 
 from impls.base import Backend, intermediate_names
-
-# Below this many numbers in the largest (n_l, m) array a step computes, no op has work worth a second
-# thread: torch splits its elementwise ops only above 32768 numbers (at::internal::GRAIN_SIZE), and the
-# second thread of a product or a sum this small waits for a core longer than the work takes, most of
-# all on a busy machine. X is read by products only and does not count: a product with a small output and
-# a long inner dimension (W1·X of the week-4 application, 12288 inputs) is slower on two threads even on
-# its best round. The measurements are in docs/performance.md; `bench` measures it again.
-ONE_THREAD_BELOW = 32768
+from impls.threads import ONE_THREAD_BELOW, one_thread, problem_size  # noqa: F401  (ONE_THREAD_BELOW: tests)
 
 
 @contextmanager
@@ -21,7 +14,7 @@ def threads_for(numbers):
     """torch on one intra-op thread while a problem of `numbers` per array is too small to share;
     the caller's torch.get_num_threads() restored afterwards, also on an exception."""
     threads = torch.get_num_threads()
-    if threads == 1 or numbers >= ONE_THREAD_BELOW:
+    if threads == 1 or not one_thread(numbers):
         yield
         return
     torch.set_num_threads(1)
@@ -35,7 +28,7 @@ def sized_threads(method):
     """method(self, p, X, ...) run under threads_for its problem's size: the widest layer n_l times m."""
     @functools.wraps(method)
     def run(self, p, X, *rest):
-        with threads_for(max(w.shape[0] for w in p.values()) * X.shape[1]):
+        with threads_for(problem_size(p, X)):
             return method(self, p, X, *rest)
     return run
 
