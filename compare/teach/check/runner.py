@@ -196,17 +196,17 @@ def describe(outcome, calls):
     if kind == "forged":
         return "wrote an answer file of its own into check's working folder, which check does not read: a " \
                "function gives its result with return"
+    if kind == "exit" and outcome.stopped:  # the signal ends the process a moment later: a later call may be running
+        return f"the process was stopped {doing.replace('in ', 'in or just after ', 1)}: the process that " \
+               f"supervises it was sent {outcome.stopped}, not by check but by your code (os.kill of its parent?) " \
+               "or by another program"
     if kind == "exit" and value == 0:
         return f"ended the grading process {doing} with exit status 0 and no answer (os._exit() or similar): " \
                "a function gives its result with return"
-    if kind == "exit" and outcome.stopped:  # the signal ends the process a moment later: a later call may be running
-        name = signal.Signals(-value).name if -value in signal.Signals._value2member_map_ else str(value)
-        return f"the process was killed by {name} {doing.replace('in ', 'in or just after ', 1)}: the process that " \
-               f"supervises it was sent {outcome.stopped}, not by check but by your code (os.kill of its parent?) " \
-               "or by another program"
     if kind == "exit" and value < 0:
         name = signal.Signals(-value).name if -value in signal.Signals._value2member_map_ else str(-value)
-        extra = " (out of memory?)" if name == "SIGKILL" else " (a crash in compiled code)" if name == "SIGSEGV" else ""
+        extra = " (out of memory, or another program?)" if name == "SIGKILL" else \
+            " (a crash in compiled code)" if name == "SIGSEGV" else ""
         return f"the process was killed by {name} {doing}{extra}"
     if kind == "exit":
         return f"the process exited with status {value} {doing}, without an answer"
