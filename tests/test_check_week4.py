@@ -218,6 +218,16 @@ def test_a_function_that_hangs_exits_or_kills_fails_alone_and_the_others_are_gra
     assert "Points: 9 of 10" in str(result)
 
 
+def test_a_child_that_ends_with_no_answer_after_its_last_call_names_no_function_and_grades_none(monkeypatch):
+    from compare.teach.check import checking, runner
+    monkeypatch.setattr(checking, "run_in_child", lambda *a, **k: runner.Outcome(failure=("garbled", "cut"),
+                                                                                  running="done"))
+    result = check_file(STUDENTS / "week4_right.py")
+    assert (result.points, result.max_points, result.first) == (0, 10, "process")
+    assert set(verdicts(result).values()) == {"no answer (below)"}  # never WRONG: none was graded
+    assert "Your code did not answer:\n  The process's answer could not be read (cut)" in str(result)
+
+
 def test_the_docs_quote_the_real_output_for_the_course_notebook(capsys):
     text = (ROOT / "docs" / "check-week4.md").read_text()
     block = text.split("$ python -m compare check tests/notebooks/week4/W4A1_2021.ipynb\n", 1)[1].split("```", 1)[0]

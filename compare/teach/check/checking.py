@@ -90,6 +90,8 @@ def _check_week4(path, program, names, *, seed, **limits):
         if not outcome.failure:
             break
         culprit, text = _culprit(program, calls, inputs, outcome, limits)
+        if culprit is None:
+            return _no_answer(path, outcome, names, text[0].upper() + text[1:])
         failed[culprit] = text[0].upper() + text[1:]
         calls = [c for c in calls if c["function"] != culprit]
     result = Grade(name=path.name, output=outcome.output if outcome else "", status={}, assignment="week 4")
@@ -107,17 +109,28 @@ def _culprit(program, calls, inputs, outcome, limits):
     """(function, what happened) for a child that ended without an answer. The call it was in is the culprit,
     except when a signal came from outside (the code signalled its supervisor): it lands a moment later, so the
     functions called so far are run again one by one, each alone, until one of them ends its child too."""
-    running = next(c["function"] for c in calls if c["id"] == outcome.running)
+    ids = [c["id"] for c in calls]
+    running = calls[ids.index(outcome.running)]["function"] if outcome.running in ids else None
     if not outcome.stopped:
         return running, describe(outcome, calls)
-    upto = calls[:next(i for i, c in enumerate(calls) if c["id"] == outcome.running) + 1]
-    for name in dict.fromkeys(c["function"] for c in upto):
+    for name in dict.fromkeys(c["function"] for c in calls[:ids.index(outcome.running) + 1 if running else None]):
         own = [c for c in calls if c["function"] == name]
         alone = run_in_child(program, own, inputs, **limits)
         if alone.failure and alone.running not in ("start", "load"):
             alone.running = own[0]["id"]  # alone in its child, this function sent it (its last call or one before)
             return name, describe(alone, own).replace("in or just after", "in", 1)
     return running, describe(outcome, calls)
+
+
+def _no_answer(path, outcome, names, text):
+    """A child that ended without an answer after its last call (an answer file of its own, one cut short):
+    no function can be named, and none is graded."""
+    result = Grade(name=path.name, output=outcome.output, status={}, assignment="week 4")
+    result.fail("process", text, "", reached=False)
+    for name in week4.FUNCTIONS + week4.MODELS:  # each counts in the points, none earns one
+        result.functions[name] = "no answer (below)" if name in names else \
+            "not graded (not defined)"
+    return result
 
 
 def grade(forward=None, backward=None, *, problems=3, seed=0, namespace=None):
