@@ -273,9 +273,7 @@ def test_a_z1_for_a1_mistake_hides_at_the_courses_tiny_weights():
 STUDENTS = ROOT / "tests" / "students"
 # file -> (verdict, the first thing named, words its diagnosis must use)
 CLASS = {
-    "right_course.py": ("PASS", None, None),
-    "right_multiply.py": ("PASS", None, None),
-    "right_matmul.py": ("PASS", None, None),
+    **{name: ("PASS", None, None) for name in ("right_course.py", "right_multiply.py", "right_matmul.py")},
     "assignment_wrong.py": ("FAIL", "initialize_parameters", "np.random.seed(2)"),
     "bad_array.py": ("FAIL", "F1", "cannot be read as an array of numbers (RuntimeError: not computed yet)"),
     "cache_a1_key.py": ("FAIL", "cache", "'a1' is not one of them"),
@@ -302,8 +300,7 @@ CLASS = {
     "uses_impls.py": ("FAIL", "B1", "this project's own implementation"),
     "in_place_update.py": ("PASS", None, None),
     # week 4, in the same class (test_check_week4.py grades each alone)
-    "week4_right.py": ("PASS", None, None), "week4_v5_keys.py": ("PASS", None, None),
-    "week4_in_place_update.py": ("PASS", None, None),
+    **{name: ("PASS", None, None) for name in ("week4_right.py", "week4_v5_keys.py", "week4_in_place_update.py")},
     "week4_hardcoded_w3.py": ("FAIL", "L_model_forward", "hard-coded as parameters['W3']"),
     "week4_top_da.py": ("FAIL", "L_model_backward", "feeds the top layer's dA to every hidden layer"),
     "week4_caches_negative.py": ("FAIL", "L_model_backward", "caches[-l]"),
@@ -314,6 +311,9 @@ CLASS = {
     "week4_notebook_global.py": ("FAIL", "L_model_backward", "reads the notebook variable `parameters`"),
     "week4_dw_wrong_layer.py": ("FAIL", "L_model_backward", "the wrong layer"),
     "week4_non_finite.py": ("FAIL", "compute_cost", "the cost is complex"),
+    **{f"week4_{k}.py": ("FAIL", "L_model_forward", words) for k, words in (  # one function fails, named
+        ("hangs_in_forward", " in L_model_forward"), ("exits_in_forward", "exit status 0 and no answer"),
+        ("kills_its_parent", "stopped in L_model_forward"))},
 }
 
 

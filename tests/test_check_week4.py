@@ -202,14 +202,30 @@ def test_grade_globals_in_a_week4_notebook_grades_its_functions_in_process(monke
     assert "L_model_backward" in str(result) and "Points: 9 of 10" in str(result)
 
 
-def test_an_endless_loop_in_one_function_is_that_functions_failure_and_earns_no_point(tmp_path):
-    text = (STUDENTS / "week4_right.py").read_text().replace("    L = len(caches)\n",
-                                                            "    L = len(caches)\n    while True:\n        pass\n")
-    (tmp_path / "loop.py").write_text(text)
-    result = check_file(tmp_path / "loop.py", timeout=1)
-    assert result.points == 0 and result.max_points == 10 and result.first == "process"
-    verdict = result.functions["L_model_backward"]  # the CPU limit, or on a very busy machine the wall clock
-    assert verdict.startswith("WRONG: ") and " in L_model_backward" in verdict and "stopped" in verdict
+@pytest.mark.parametrize("name, words", [
+    ("week4_hangs_in_forward.py", "of CPU time in L_model_forward without finishing"),  # or the wall clock, if busy
+    ("week4_exits_in_forward.py", "Ended the grading process in L_model_forward with exit status 0"),
+    ("week4_kills_its_parent.py", "stopped in L_model_forward: the process that supervises it was sent SIGTERM, "
+                                  "not by check"),
+])
+def test_a_function_that_hangs_exits_or_kills_fails_alone_and_the_others_are_graded(name, words):
+    result = check_file(STUDENTS / name, timeout=1)
+    assert (result.points, result.max_points, result.first) == (9, 10, "L_model_forward")
+    verdict = result.functions["L_model_forward"]
+    assert verdict.startswith("WRONG: ") and (words in verdict or "did not finish within" in verdict.lower()), verdict
+    assert "out of memory" not in verdict
+    assert all(v == "ok" for n, v in verdicts(result).items() if n != "L_model_forward"), result.functions
+    assert "Points: 9 of 10" in str(result)
+
+
+def test_a_child_that_ends_with_no_answer_after_its_last_call_names_no_function_and_grades_none(monkeypatch):
+    from compare.teach.check import checking, runner
+    monkeypatch.setattr(checking, "run_in_child", lambda *a, **k: runner.Outcome(failure=("garbled", "cut"),
+                                                                                  running="done"))
+    result = check_file(STUDENTS / "week4_right.py")
+    assert (result.points, result.max_points, result.first) == (0, 10, "process")
+    assert set(verdicts(result).values()) == {"no answer (below)"}  # never WRONG: none was graded
+    assert "Your code did not answer:\n  The process's answer could not be read (cut)" in str(result)
 
 
 def test_the_docs_quote_the_real_output_for_the_course_notebook(capsys):

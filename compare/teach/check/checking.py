@@ -12,7 +12,7 @@ from .grading import SIGNATURES, grade_records
 from .notebook import read
 from .problems import build_job
 from .result import Grade
-from .runner import LOAD_CPU, describe, run_in_child
+from .runner import LOAD_CPU, Outcome, describe, run_in_child
 from .sandbox import run_calls, signature_text
 
 TIMEOUT = 10.0         # CPU seconds for a file's functions: the course's take milliseconds
@@ -78,24 +78,58 @@ def check_file(path, *, problems=3, seed=0, timeout=TIMEOUT, memory=MEMORY, load
 
 
 def _check_week4(path, program, names, *, seed, **limits):
-    """A week-4 file (W4A1's ten functions, W4A2's models): each function graded on its own at L = 1 … 4."""
+    """A week-4 file (W4A1's ten functions, W4A2's models): each function graded on its own at L = 1 … 4. A
+    function that ends the child without an answer (a hang, an exit, a kill) fails, named; the others are graded
+    in a fresh child with the same limits."""
     calls, inputs, problems = week4.build(seed, names)
-    outcome = run_in_child(program, calls, inputs, **limits)
-    result = Grade(name=path.name, output=outcome.output, status={}, assignment="week 4")
-    if outcome.failure and outcome.running in ("start", "load"):
-        raise ValueError(f"{path}: cannot be loaded: {describe(outcome, calls)}")
-    if outcome.failure:
-        text = describe(outcome, calls)
-        result.fail("process", text[0].upper() + text[1:], "", reached=False)
-        running = outcome.running.split(".")[0]
-        for name in week4.FUNCTIONS + week4.MODELS:  # no answer came back: none of them earns a point
-            result.functions[name] = "not graded (not defined)" if name not in names else \
-                f"WRONG: {text}" if name == running else "WRONG: not graded: your code did not answer (below)"
-        return result
+    failed, outcome = {}, None
+    while calls:
+        outcome = run_in_child(program, calls, inputs, **limits)
+        if outcome.failure and outcome.running in ("start", "load"):
+            raise ValueError(f"{path}: cannot be loaded: {describe(outcome, calls)}")
+        if not outcome.failure:
+            break
+        culprit, text = _culprit(program, calls, inputs, outcome, limits)
+        if culprit is None:
+            return _no_answer(path, outcome, names, text[0].upper() + text[1:])
+        failed[culprit] = text[0].upper() + text[1:]
+        calls = [c for c in calls if c["function"] != culprit]
+    result = Grade(name=path.name, output=outcome.output if outcome else "", status={}, assignment="week 4")
+    if outcome is None or outcome.failure:  # every defined function failed: none answered
+        outcome = Outcome(load={"functions": {}, "failed": []})
     program.ran(outcome.load.get("failed", []))
-    week4_grading.grade(outcome.calls, outcome.arrays, problems, result, outcome.load["functions"], program)
+    week4_grading.grade(outcome.calls, outcome.arrays, problems, result, set(outcome.load["functions"]) | set(failed),
+                        program, failed)
     result.version = week4_grading.week4_version(program) or result.version
     result.notes[:0] = [f"not run here: {line}" for line in program.failed_imports()] + program.notes
+    return result
+
+
+def _culprit(program, calls, inputs, outcome, limits):
+    """(function, what happened) for a child that ended without an answer. The call it was in is the culprit,
+    except when a signal came from outside (the code signalled its supervisor): it lands a moment later, so the
+    functions called so far are run again one by one, each alone, until one of them ends its child too."""
+    ids = [c["id"] for c in calls]
+    running = calls[ids.index(outcome.running)]["function"] if outcome.running in ids else None
+    if not outcome.stopped:
+        return running, describe(outcome, calls)
+    for name in dict.fromkeys(c["function"] for c in calls[:ids.index(outcome.running) + 1 if running else None]):
+        own = [c for c in calls if c["function"] == name]
+        alone = run_in_child(program, own, inputs, **limits)
+        if alone.failure and alone.running not in ("start", "load"):
+            alone.running = own[0]["id"]  # alone in its child, this function sent it (its last call or one before)
+            return name, describe(alone, own).replace("in or just after", "in", 1)
+    return running, describe(outcome, calls)
+
+
+def _no_answer(path, outcome, names, text):
+    """A child that ended without an answer after its last call (an answer file of its own, one cut short):
+    no function can be named, and none is graded."""
+    result = Grade(name=path.name, output=outcome.output, status={}, assignment="week 4")
+    result.fail("process", text, "", reached=False)
+    for name in week4.FUNCTIONS + week4.MODELS:  # each counts in the points, none earns one
+        result.functions[name] = "no answer (below)" if name in names else \
+            "not graded (not defined)"
     return result
 
 

@@ -34,11 +34,14 @@ ANSWERS = {"ok", "raised", "absent", "signature", "skipped"}
 
 class Outcome:
     """What came back from the child: `.load` and `.calls` records with `.arrays`, or `.failure`, what ended
-    it instead (kind, value), `.running`: the call it was in; `.output`: what it printed."""
+    it instead (kind, value), `.running`: the call it was in; `.output`: what it printed; `.stopped`: the signal
+    that stopped its supervisor when check did not send it (the student's code can signal its parent)."""
 
-    def __init__(self, load=None, calls=None, arrays=None, failure=None, running=None, output="", cpu=None):
+    def __init__(self, load=None, calls=None, arrays=None, failure=None, running=None, output="", cpu=None,
+                 stopped=None):
         self.load, self.calls, self.arrays = load, calls or {}, arrays or {}
         self.failure, self.running, self.output, self.cpu = failure, running, output, cpu
+        self.stopped = stopped
 
 
 def run_in_child(program, calls, inputs, *, hidden=(), cpu=10.0, memory=2 * 2**30, load_cpu=LOAD_CPU):
@@ -95,6 +98,8 @@ def _run(job, program, calls, inputs, hidden, cpu, memory, load_cpu):
     if status == -signal.SIGXCPU or (status == -signal.SIGKILL and (child.cpu or 0) >= (load_cpu + cpu if state[
             "loaded"] else load_cpu)):
         return Outcome(failure=("cpu", limit), **end)
+    if child.stopped:  # check stops a child only when it is late (above): this signal came from elsewhere
+        return Outcome(failure=("exit", status), stopped=child.stopped, **end)
     if status != 0:
         return Outcome(failure=("exit", status), **end)
     return _answer(job / "out", token, calls, end)
@@ -191,12 +196,17 @@ def describe(outcome, calls):
     if kind == "forged":
         return "wrote an answer file of its own into check's working folder, which check does not read: a " \
                "function gives its result with return"
+    if kind == "exit" and outcome.stopped:  # the signal ends the process a moment later: a later call may be running
+        return f"the process was stopped {doing.replace('in ', 'in or just after ', 1)}: the process that " \
+               f"supervises it was sent {outcome.stopped}, not by check but by your code (os.kill of its parent?) " \
+               "or by another program"
     if kind == "exit" and value == 0:
         return f"ended the grading process {doing} with exit status 0 and no answer (os._exit() or similar): " \
                "a function gives its result with return"
     if kind == "exit" and value < 0:
         name = signal.Signals(-value).name if -value in signal.Signals._value2member_map_ else str(-value)
-        extra = " (out of memory?)" if name == "SIGKILL" else " (a crash in compiled code)" if name == "SIGSEGV" else ""
+        extra = " (out of memory, or another program?)" if name == "SIGKILL" else \
+            " (a crash in compiled code)" if name == "SIGSEGV" else ""
         return f"the process was killed by {name} {doing}{extra}"
     if kind == "exit":
         return f"the process exited with status {value} {doing}, without an answer"

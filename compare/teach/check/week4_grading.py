@@ -215,10 +215,14 @@ def _init(value, want, seeded, seed, line):
                     f"np.random.seed({seed})")
 
 
-def grade(records, arrays, problems, result, names, program=None):
-    """Fill result.functions with each week-4 function's verdict, result.notes and result.version."""
+def grade(records, arrays, problems, result, names, program=None, failed=None):
+    """Fill result.functions with each week-4 function's verdict, result.notes and result.version. `failed`:
+    the functions that ended the grading child, with what happened (they have no records)."""
     conventions = set()
     for name in week4.FUNCTIONS + week4.MODELS:
+        if name in (failed or {}):
+            result.functions[name] = f"WRONG: {failed[name]}"
+            continue
         if name not in names:
             why = program.failed.get(name) if program else None
             result.functions[name] = f"WRONG: its definition ({why[0]}) fails here: {one_line(why[2])}" if why \
