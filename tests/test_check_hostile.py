@@ -142,6 +142,16 @@ def test_nn_model_failing_after_a_lost_keepdims_names_b6_and_the_shape_it_caused
 
 # --- 10: the project's own implementation ----------------------------------------------------------------
 
+def test_a_forward_that_replaces_numpy_dot_is_named_for_it_and_backward_is_not_blamed(tmp_path):
+    text = (STUDENTS / "right_course.py").read_text()
+    path = tmp_path / "patches_inside.py"
+    path.write_text(text.replace("    cache = {", "    import numpy; numpy.dot = lambda a, b: a @ b + 1\n    cache = {", 1))
+    result = check_file(path)
+    assert [w["name"] for w in result.wrong] == ["forward_propagation"], result.wrong
+    assert "forward_propagation replaces numpy.dot while it runs" in result.wrong[0]["problem"]
+    assert all(v == "ok" for v in result.status.values()), result.status  # backward ran with NumPy's own dot
+
+
 def test_a_file_that_imports_the_projects_implementation_gets_no_credit():
     result = check_file(STUDENTS / "uses_impls.py")
     assert not result.ok

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from compare.cli import main
+from compare.codec import decode
 from compare.teach.check import check_file
 from compare.teach.check import week4, week4_mistakes
 from compare.teach.check.notebook import read
@@ -216,6 +217,33 @@ def test_a_function_that_hangs_exits_or_kills_fails_alone_and_the_others_are_gra
     assert "out of memory" not in verdict
     assert all(v == "ok" for n, v in verdicts(result).items() if n != "L_model_forward"), result.functions
     assert "Points: 9 of 10" in str(result)
+
+
+def test_a_function_that_replaces_numpy_dot_while_it_runs_fails_alone_and_the_later_calls_are_not_blamed():
+    result = graded(STUDENTS / "week4_patches_numpy_inside.py")
+    assert (result.points, result.max_points, result.first) == (9, 10, "L_model_forward")
+    verdict = result.functions["L_model_forward"]
+    assert verdict.startswith("WRONG: at L = 1 (") and "replaces numpy.dot while it runs" in verdict, verdict
+    assert all(v == "ok" for n, v in verdicts(result).items() if n != "L_model_forward"), result.functions
+
+
+def test_each_call_that_replaces_numpy_names_is_recorded_and_the_originals_are_back_for_the_next_call():
+    from compare.teach.check.sandbox import run_calls
+    dot, seed = np.dot, np.random.seed
+
+    def patches(x):
+        np.dot, np.random.seed = (lambda a, b: a), print
+        return np.dot(x, x)
+
+    def multiplies(x):
+        return np.dot(x, x)
+    calls = [{"id": i, "function": f, "args": [[{"array": "x"}]]} for i, f in (("a", "patches"), ("b", "multiplies"))]
+    try:
+        records, arrays = run_calls({"patches": patches, "multiplies": multiplies}, calls, {"x": np.eye(2) * 3})
+    finally:
+        np.dot, np.random.seed = dot, seed
+    assert records["a"]["replaced"] == ["numpy.dot", "numpy.random.seed"] and "replaced" not in records["b"]
+    assert decode(records["b"]["value"], arrays).tolist() == [[9, 0], [0, 9]]
 
 
 def test_a_child_that_ends_with_no_answer_after_its_last_call_names_no_function_and_grades_none(monkeypatch):

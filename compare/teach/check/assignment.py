@@ -13,6 +13,7 @@ from compare.numerics import rel_error
 from compare.tolerances import CHECK_RTOL
 
 from .grading import _array, _not_numbers, kind_of, raised_text
+from .mistakes import replaced_text
 from .problems import distinct_sizes_problem, reference
 
 FUNCTIONS = ("layer_sizes", "initialize_parameters", "compute_cost", "update_parameters", "nn_model", "predict")
@@ -85,7 +86,9 @@ def grade(records, arrays, expected, result, signatures=None, program=None):
             result.functions[name] = f"WRONG: {name}{one_line(record['signature'])} cannot be called as the " \
                                      "course calls it"
             continue
-        if record["status"] != "ok":
+        if record.get("replaced"):
+            problem = replaced_text(record)
+        elif record["status"] != "ok":
             inner = record.get("function")
             at = raised_text(record, program)[1].replace("\n  at ", " at ")
             explained = program.explain(record["name"]) if program and record.get("name") else None

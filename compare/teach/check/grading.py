@@ -15,7 +15,7 @@ from compare.tolerances import CHECK_RTOL
 from impls.backends.numpy import sigmoid
 
 from .mistakes import (EXITS, LINES, MISTAKES, PROJECT_IMPORT, Finding, describe_shape, describe_values,
-                       exception_hint, shape_guide)
+                       exception_hint, replaced_text, shape_guide)
 from .problems import course_grads
 
 EQUATIONS = {e.id: e.text("tanh") for e in TABLE}  # the hidden layer of the course's week 3 is tanh
@@ -116,6 +116,10 @@ def grade_records(records, arrays, refs, result, program=None):
         sizes = (X.shape[0], params["W1"].shape[0], X.shape[1])
         result.problems.append(sizes)
         result.where = f"problem {i + 1} of {len(refs)}: n_x={sizes[0]}, n_h={sizes[1]}, m={sizes[2]}"
+        for stage in ("forward", "backward", "backward_own"):  # a call that replaced NumPy's functions: its own fault
+            if records[f"p{i}.{stage}"].get("replaced"):
+                function = f"{stage.split('_')[0]}_propagation"
+                result.fail(function, f"{function} {replaced_text(records[f'p{i}.{stage}'])}")
         _grade_forward(records[f"p{i}.forward"], arrays, ref, X, sizes, result, program)
         _grade_backward(records[f"p{i}.backward"], records[f"p{i}.backward_own"], arrays, ref, X, Y, sizes, result,
                         program)

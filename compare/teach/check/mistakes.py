@@ -197,3 +197,12 @@ EXITS = {"SystemExit": "sys.exit(), exit() or quit() ends the program: a functio
 
 PROJECT_IMPORT = "check grades the equations you wrote: a graded file cannot call this project's own " \
                  "implementation (impls, compare), write the computation itself"
+
+
+def replaced_text(record):
+    """What a call that replaced NumPy's own functions did (the child put them back before the next call)."""
+    names = [n for n in record.get("replaced", ()) if isinstance(n, str)]
+    shown = ", ".join(re.sub(r"[^\w.]", "?", n)[:60] for n in names[:3]) + (f" and {len(names) - 3} more"
+                                                                            if len(names) > 3 else "")
+    return f"replaces {shown} while it runs: every later use of NumPy, in any function, would compute with it; " \
+           "leave NumPy's functions as they are (write a helper of your own under another name)"

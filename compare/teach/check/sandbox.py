@@ -67,6 +67,7 @@ def call(namespace, spec, inputs, raw, files, encoder):
     def profile(frame, event, arg):  # the function's locals as it returns: dZ2, dZ1 by the student's names
         if event == "return" and frame.f_code is f.__code__:
             frames.append(dict(frame.f_locals))
+    saved, replaced = _numpy_now(), []
     try:
         if "seed" in spec:
             np.random.seed(spec["seed"])
@@ -76,11 +77,14 @@ def call(namespace, spec, inputs, raw, files, encoder):
                 out = f(*values, **kwargs)
         finally:
             sys.setprofile(None)
+            replaced = _put_back(saved)
     except BaseException as e:  # noqa: BLE001 - whatever the student's code raises, exit() included, is a diagnosis
         _only_the_child()
-        return _raised(e, f, files, encoder), None
+        return {**_raised(e, f, files, encoder), **({"replaced": replaced} if replaced else {})}, None
     _only_the_child()
     record = {"status": "ok", "value": encoder.encode(out), "changed": _changed(before, values)}
+    if replaced:
+        record["replaced"] = replaced
     if frames:
         record["locals"] = _locals(frames[-1], encoder)
     if spec.get("after"):  # what the call left in its dict arguments: an update made in place
@@ -127,6 +131,24 @@ def _value(spec, inputs, raw):
             value = {k: np.array(x, copy=True) if isinstance(x, np.ndarray) else x for k, x in dict.items(value)}
         return value
     return spec["value"]
+
+
+def _numpy_now():
+    """NumPy's public names, by identity: a call that replaces one (np.dot = ...) is named for it, and the
+    original goes back before anything else runs, so that no later call, of another function, is blamed for it."""
+    return [(m, dict(vars(m))) for m in (np, np.linalg, np.random)]
+
+
+def _put_back(saved):
+    """The names of `saved` that the call replaced or removed, each restored."""
+    replaced = []
+    for module, names in saved:
+        now = vars(module)
+        for k, v in names.items():
+            if not k.startswith("__") and now.get(k, _MISSING) is not v:
+                replaced.append(f"{names['__name__']}.{k}")
+                setattr(module, k, v)
+    return replaced
 
 
 def _changed(before, values):

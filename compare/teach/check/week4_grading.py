@@ -16,6 +16,7 @@ from impls.backends.numpy import sigmoid
 
 from . import week4, week4_mistakes
 from .grading import _array, _not_numbers, kind_of as _a, raised_text
+from .mistakes import replaced_text
 
 # what each function calls: its failure is blamed on one of these that failed first
 PARTS = {"linear_activation_forward": ("linear_forward",),
@@ -254,6 +255,8 @@ def _one(name, tag, p, records, arrays, result, conventions, program):
         record = records[call]
         if record["status"] == "signature":
             return f"{name}{one_line(record['signature'])} cannot be called as the course calls it"
+        if record.get("replaced"):
+            return replaced_text(record)
         if record["status"] != "ok":
             return raised_text(record, program)[0].replace("\n  ", " ")
         value = decode(record["value"], arrays)
