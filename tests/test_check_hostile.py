@@ -145,7 +145,8 @@ def test_nn_model_failing_after_a_lost_keepdims_names_b6_and_the_shape_it_caused
 def test_a_forward_that_replaces_numpy_dot_is_named_for_it_and_backward_is_not_blamed(tmp_path):
     text = (STUDENTS / "right_course.py").read_text()
     path = tmp_path / "patches_inside.py"
-    path.write_text(text.replace("    cache = {", "    import numpy; numpy.dot = lambda a, b: a @ b + 1\n    cache = {", 1))
+    patch = "    import numpy; numpy.dot = lambda a, b: a @ b + 1\n"
+    path.write_text(text.replace("    cache = {", patch + "    cache = {", 1))
     result = check_file(path)
     assert [w["name"] for w in result.wrong] == ["forward_propagation"], result.wrong
     assert "forward_propagation replaces numpy.dot while it runs" in result.wrong[0]["problem"]
